@@ -1,0 +1,353 @@
+"""Local transformers backend with a reusable key/value cache of shared prompt prefixes.
+
+Speed comes from two things:
+
+* **Prefix reuse.** A prompt is a tuple of segments (see :class:`PromptIds`). The key/value
+  cache after every leading run of segments that a batch shares is kept in a small LRU and
+  reused: the few-shot prefix is prefilled once per run, a breakdown item's question once
+  per item.
+* **Batching across queries.** The distinct tails of a batch are left-padded *between*
+  the shared prefix and the tail (masked out, positions taken from the mask), so every
+  row's last token is in the last column and greedy decoding advances all rows in
+  lockstep; finished rows are dropped from the cache. Decoding one token at a time at
+  batch 1 is what makes the reference slow.
+
+Attentions are never requested; hidden states only with ``want_hidden=True``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from labeldist.backends.base import Backend, BackendInfo, Generation, PromptIds
+from labeldist.backends.models import ResolvedModel, cache_dir, resolve_model
+from labeldist.errors import LabeldistError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")  # the GGUF loader's plain tqdm bar
+
+import torch  # noqa: E402
+
+
+def cpu_supports_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_dtype(dtype: str) -> torch.dtype:
+    if dtype == "auto":
+        return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+    table = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
+    if dtype not in table:
+        raise LabeldistError(f"unknown dtype {dtype!r}", "use auto, bf16 or fp32")
+    return table[dtype]
+
+
+def load_model_and_tokenizer(resolved: ResolvedModel, dtype: torch.dtype):
+    """Load from the safetensors cache when present, else from the GGUF (and fill the cache)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    if resolved.kind == "hf_dir":
+        tok = AutoTokenizer.from_pretrained(resolved.path)
+        model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=dtype)
+        return model.eval(), tok, "hf_dir"
+    dname = {torch.bfloat16: "bf16", torch.float32: "fp32"}[dtype]
+    cached = cache_dir() / "converted" / f"{resolved.name}-{(resolved.sha256 or 'nohash')[:16]}-{dname}"
+    if (cached / "config.json").is_file() and (cached / "COMPLETE").is_file():
+        tok = AutoTokenizer.from_pretrained(cached)
+        model = AutoModelForCausalLM.from_pretrained(cached, dtype=dtype)
+        return model.eval(), tok, "cache"
+    tok = AutoTokenizer.from_pretrained(resolved.path.parent, gguf_file=resolved.path.name)
+    model = AutoModelForCausalLM.from_pretrained(resolved.path.parent, gguf_file=resolved.path.name, dtype=dtype)
+    # A GGUF-loaded model refuses save_pretrained until its quantizer is detached.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = cached.with_name(cached.name + ".tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    (tmp / "COMPLETE").write_text("ok\n")
+    if cached.exists():
+        import shutil
+
+        shutil.rmtree(cached)
+    tmp.rename(cached)
+    return model.eval(), tok, "gguf"
+
+
+class HFBackend(Backend):
+    """Greedy generation and next-token scoring with a transformers causal LM on CPU.
+
+    Parameters
+    ----------
+    model : str
+        Registered short name, ``.gguf`` path or Hugging Face directory.
+    dtype : {"auto", "bf16", "fp32"}
+        ``auto`` is bf16 on CPUs with native bf16 support, else fp32.
+    batch_size : int
+        Rows per forward pass for generation and for scored endings.
+    prefix_cache_size : int
+        Number of prefix key/value caches kept (LRU).
+    """
+
+    def __init__(self, model: str, *, dtype: str = "auto", batch_size: int = 20, prefix_cache_size: int = 4,
+                 num_threads: int | None = None):
+        torch.set_num_threads(num_threads or os.cpu_count() or 1)
+        t0 = time.perf_counter()
+        self.resolved = resolve_model(model)
+        self.dtype = resolve_dtype(dtype)
+        self.model, self.tokenizer, loaded_from = load_model_and_tokenizer(self.resolved, self.dtype)
+        self.load_seconds = time.perf_counter() - t0
+        self.batch_size = int(batch_size)
+        self._prefix_cache: OrderedDict[tuple, tuple] = OrderedDict()
+        self._prefix_cache_size = prefix_cache_size
+        self.info = BackendInfo(
+            name=self.resolved.name,
+            backend="hf",
+            source=str(self.resolved.path),
+            sha256=self.resolved.sha256,
+            dtype={torch.bfloat16: "bf16", torch.float32: "fp32"}[self.dtype],
+            extra={
+                "architecture": type(self.model).__name__,
+                "n_parameters": int(sum(p.numel() for p in self.model.parameters())),
+                "loaded_from": loaded_from,
+                "load_seconds": round(self.load_seconds, 2),
+            },
+        )
+        self.stats = {"forward_tokens": 0, "forward_calls": 0}
+
+    @classmethod
+    def from_pretrained_objects(cls, model, tokenizer, *, name: str = "custom", batch_size: int = 20) -> "HFBackend":
+        """Wrap an already-built model and tokenizer (tests, notebooks)."""
+        self = cls.__new__(cls)
+        self.resolved = ResolvedModel(name, "object", Path("."), None, name)
+        self.dtype = next(model.parameters()).dtype
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.load_seconds = 0.0
+        self.batch_size = batch_size
+        self._prefix_cache = OrderedDict()
+        self._prefix_cache_size = 4
+        self.info = BackendInfo(name=name, backend="hf", source="object", dtype=str(self.dtype).replace("torch.", ""),
+                                extra={"architecture": type(model).__name__})
+        self.stats = {"forward_tokens": 0, "forward_calls": 0}
+        return self
+
+    # -- tokenizer -------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    @property
+    def bos_ids(self) -> list[int]:
+        with_special = self.tokenizer("a", add_special_tokens=True)["input_ids"]
+        without = self.tokenizer("a", add_special_tokens=False)["input_ids"]
+        return list(with_special[: len(with_special) - len(without)]) if with_special[-len(without):] == without else []
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        ids = set()
+        for src in (self.model.generation_config.eos_token_id if self.model.generation_config else None,
+                    self.tokenizer.eos_token_id):
+            if src is None:
+                continue
+            ids.update(src if isinstance(src, (list, tuple)) else [src])
+        return frozenset(int(i) for i in ids)
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self.tokenizer.get_vocab()
+
+    def chat_prompt(self, messages: list[dict]) -> str:
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise LabeldistError(f"model {self.info.name!r} has no chat template", "drop --chat (use the plain few-shot prompt)")
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    # -- prefix cache ------------------------------------------------------------------
+    def _forward(self, ids: torch.Tensor, *, past=None, attention_mask=None, position_ids=None, want_hidden=False):
+        self.stats["forward_tokens"] += int(ids.numel())
+        self.stats["forward_calls"] += 1
+        return self.model(
+            input_ids=ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            cache=past,
+            use_cache=True,
+            logits_to_keep=1,
+            output_hidden_states=want_hidden,
+        )
+
+    def _prefix_state(self, segments: tuple[tuple[int, ...], ...]):
+        """(cache, last_logits, last_hidden, length) after ``segments``; built from the longest cached prefix."""
+        from transformers import DynamicCache
+
+        key = segments
+        if key in self._prefix_cache:
+            self._prefix_cache.move_to_end(key)
+            return self._prefix_cache[key]
+        base = None
+        for k in range(len(segments) - 1, 0, -1):
+            if segments[:k] in self._prefix_cache:
+                base = self._prefix_cache[segments[:k]]
+                rest = [t for s in segments[k:] for t in s]
+                break
+        else:
+            rest = [t for s in segments for t in s]
+        if base is None:
+            past, length = DynamicCache(config=self.model.config), 0
+        else:
+            past, length = copy.deepcopy(base[0]), base[3]
+        with torch.inference_mode():
+            ids = torch.tensor([rest], dtype=torch.long)
+            pos = torch.arange(length, length + len(rest)).unsqueeze(0)
+            out = self._forward(ids, past=past, position_ids=pos,
+                                attention_mask=torch.ones(1, length + len(rest), dtype=torch.long), want_hidden=True)
+        state = (out.past_key_values, out.logits[0, -1].float(), out.hidden_states[-1][0, -1].float(), length + len(rest))
+        self._prefix_cache[key] = state
+        while len(self._prefix_cache) > self._prefix_cache_size:
+            self._prefix_cache.popitem(last=False)
+        return state
+
+    def _check_length(self, prompts: Sequence[PromptIds], extra: int) -> None:
+        for i, p in enumerate(prompts):
+            if len(p) + extra > self.context_length:
+                raise LabeldistError(
+                    f"prompt {i} has {len(p)} tokens + {extra} to generate, over the model's context of {self.context_length}",
+                    "use fewer demonstrations (--shots), shorter texts, or a model with a longer context",
+                )
+
+    @staticmethod
+    def _group(prompts: Sequence[PromptIds]) -> list[tuple[tuple, list[int]]]:
+        """Group prompt indices by their leading segments (all but the last segment)."""
+        groups: dict[tuple, list[int]] = {}
+        for i, p in enumerate(prompts):
+            groups.setdefault(p.segments[:-1], []).append(i)
+        return list(groups.items())
+
+    def _start_batch(self, prefix, tails: list[tuple[int, ...]], want_hidden: bool):
+        """Forward left-padded tails on the expanded prefix cache; return (past, mask, next_pos, logits, hidden)."""
+        past0, last_logits, last_hidden, plen = prefix
+        n = len(tails)
+        width = max(len(t) for t in tails)
+        past = copy.deepcopy(past0) if plen else None
+        if width == 0:  # every tail empty: the prefix's own last logits
+            if past is not None:
+                past.batch_repeat_interleave(n)
+            mask = torch.ones(n, plen, dtype=torch.long)
+            return past, mask, torch.full((n,), plen), last_logits.expand(n, -1).clone(), last_hidden.expand(n, -1).clone()
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = torch.full((n, width), pad, dtype=torch.long)
+        tail_mask = torch.zeros(n, width, dtype=torch.long)
+        for r, t in enumerate(tails):
+            if t:
+                ids[r, width - len(t):] = torch.tensor(t)
+                tail_mask[r, width - len(t):] = 1
+        if any(len(t) == 0 for t in tails):
+            raise LabeldistError("internal: mixing empty and non-empty prompt tails", "report this as a bug")
+        mask = torch.cat([torch.ones(n, plen, dtype=torch.long), tail_mask], dim=1)
+        pos = (plen + tail_mask.cumsum(-1) - 1).clamp(min=0)
+        if past is not None:
+            past.batch_repeat_interleave(n)
+        with torch.inference_mode():
+            out = self._forward(ids, past=past, attention_mask=mask, position_ids=pos, want_hidden=want_hidden)
+        hidden = out.hidden_states[-1][:, -1].float() if want_hidden else None
+        return out.past_key_values, mask, pos[:, -1] + 1, out.logits[:, -1].float(), hidden
+
+    # -- interface -----------------------------------------------------------------------
+    def score_next(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        self._check_length(prompts, 1)
+        cand = torch.tensor(list(candidate_ids), dtype=torch.long)
+        scores = np.zeros((len(prompts), len(cand)), dtype=np.float64)
+        for shared, idx in self._group(prompts):
+            prefix = self._prefix_state(shared) if shared else (None, None, None, 0)
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start:start + self.batch_size]
+                tails = [prompts[i].segments[-1] for i in chunk]
+                _, _, _, logits, _ = self._start_batch(prefix, tails, want_hidden=False)
+                scores[chunk] = logits[:, cand].double().numpy()
+        return scores, np.zeros_like(scores, dtype=bool)
+
+    def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
+                 stop: Sequence[str] = (), want_hidden: bool = False) -> list[Generation]:
+        self._check_length(prompts, max_new_tokens)
+        results: list[Generation | None] = [None] * len(prompts)
+        for shared, idx in self._group(prompts):
+            prefix = self._prefix_state(shared) if shared else (None, None, None, 0)
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start:start + self.batch_size]
+                for i, g in zip(chunk, self._generate_batch(prefix, [prompts[i].segments[-1] for i in chunk],
+                                                            candidate_ids, max_new_tokens, stop, want_hidden)):
+                    results[i] = g
+        return results  # type: ignore[return-value]
+
+    def _generate_batch(self, prefix, tails, candidate_ids, max_new_tokens, stop, want_hidden) -> list[Generation]:
+        cand = torch.tensor(list(candidate_ids), dtype=torch.long)
+        eos = self.eos_ids
+        n = len(tails)
+        past, mask, next_pos, logits, hidden = self._start_batch(prefix, tails, want_hidden)
+        gen_ids: list[list[int]] = [[] for _ in range(n)]
+        scores: list[list[np.ndarray]] = [[] for _ in range(n)]
+        hiddens: list[list[np.ndarray]] = [[] for _ in range(n)]
+        reason = ["length"] * n
+        active = list(range(n))  # original row of each live cache row
+        for _step in range(max_new_tokens):
+            nxt = logits.argmax(-1)  # greedy; ties -> lowest id, identical across code paths
+            cand_scores = logits[:, cand].double().numpy()
+            keep = []
+            for r, row in enumerate(active):
+                tok = int(nxt[r])
+                gen_ids[row].append(tok)
+                scores[row].append(cand_scores[r])
+                if hidden is not None:
+                    hiddens[row].append(hidden[r].numpy())
+                if tok in eos:
+                    reason[row] = "eos"
+                elif stop and any(s in self.decode(gen_ids[row]) for s in stop):
+                    reason[row] = "stop"
+                else:
+                    keep.append(r)
+            if not keep or _step == max_new_tokens - 1:
+                break
+            if len(keep) < len(active):
+                sel = torch.tensor(keep, dtype=torch.long)
+                past.batch_select_indices(sel)
+                mask, next_pos, nxt = mask[sel], next_pos[sel], nxt[sel]
+                active = [active[r] for r in keep]
+            mask = torch.cat([mask, torch.ones(len(active), 1, dtype=torch.long)], dim=1)
+            with torch.inference_mode():
+                out = self._forward(nxt.unsqueeze(1), past=past, attention_mask=mask,
+                                    position_ids=next_pos.unsqueeze(1), want_hidden=want_hidden)
+            past, logits = out.past_key_values, out.logits[:, -1].float()
+            hidden = out.hidden_states[-1][:, -1].float() if want_hidden else None
+            next_pos = next_pos + 1
+        out_list = []
+        for row in range(n):
+            sc = np.stack(scores[row]) if scores[row] else np.zeros((0, len(cand)))
+            out_list.append(Generation(
+                ids=gen_ids[row], candidate_scores=sc, bounded=np.zeros_like(sc, dtype=bool), stop_reason=reason[row],
+                hidden=np.stack(hiddens[row]) if want_hidden and hiddens[row] else None,
+            ))
+        return out_list

@@ -1,0 +1,69 @@
+"""Shared CLI options: model/backend and prompt settings, turned into config dataclasses."""
+
+from __future__ import annotations
+
+import argparse
+
+from labeldist.backends.models import DEFAULT_MODEL, MODELS
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"registered name ({', '.join(MODELS)}), a .gguf file or a Hugging Face directory (default: {DEFAULT_MODEL})")
+    g.add_argument("--backend", default="hf", choices=["hf", "http"], help="local transformers (hf) or an OpenAI-compatible server (http)")
+    g.add_argument("--dtype", default="auto", choices=["auto", "bf16", "fp32"], help="auto = bf16 on CPUs with native bf16, else fp32")
+    g.add_argument("--batch-size", type=int, default=20, help="queries decoded together (default 20)")
+
+
+def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
+    g = p.add_argument_group("prompt")
+    g.add_argument("--shots", type=int, default=shots, help=f"number of demonstrations (default {shots})")
+    g.add_argument("--demo-sampling", choices=["multilabel", "uniform", "random"], default=None,
+                   help="default: multilabel for multi-label sets, uniform for single-label sets")
+    g.add_argument("--seed", type=int, default=0, help="seed for demo sampling and label order (default 0)")
+    g.add_argument("--label-format", choices=["json", "comma"], default="json")
+    g.add_argument("--label-order", choices=["canonical", "random", "reverse"], default="canonical",
+                   help="order of labels inside demo answers")
+    g.add_argument("--chat", action="store_true", help="use the model's chat template instead of plain few-shot text")
+    g.add_argument("--instruction", default=None, help="instruction text with {labels}; default depends on multi/single-label")
+    g.add_argument("--template", default=None, help="in-context template with {text} and {label} (default 'Input: {text}\\n{label}\\n')")
+    g.add_argument("--max-new-tokens", type=int, default=18)
+    g.add_argument("--methods", default="generation",
+                   help="comma list of method groups: generation (first_step, compare_to_none, hard, max_over_generations), unary, binary")
+    g.add_argument("--token-form", choices=["fixed", "faithful"], default="fixed",
+                   help="breakdown target tokens: fixed (leading-space tokens as in the demos) or faithful (reference)")
+    g.add_argument("--binary-both-orders", action="store_true", help="ask every pair in both orders and average")
+    g.add_argument("--binary-hard", action="store_true", help="Bradley-Terry on hard outcomes instead of probabilities")
+    g.add_argument("--max-binary-pairs", type=int, default=820, help="refuse binary breakdown above this many pair prompts per item")
+
+
+def run_config(args: argparse.Namespace):
+    from labeldist.prompts.fewshot import DEFAULT_TEMPLATE, PromptConfig
+    from labeldist.runs.runner import RunConfig
+
+    prompt = PromptConfig(
+        instruction=args.instruction,
+        template=args.template or DEFAULT_TEMPLATE,
+        label_format=args.label_format,
+        label_order=args.label_order,
+        chat=args.chat,
+        shots=args.shots,
+        demo_sampling=args.demo_sampling,
+        seed=args.seed,
+        max_new_tokens=args.max_new_tokens,
+    )
+    return RunConfig(
+        model=args.model, dtype=args.dtype, backend=args.backend,
+        methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+        prompt=prompt, batch_size=args.batch_size, breakdown_token_form=args.token_form,
+        binary_both_orders=args.binary_both_orders, binary_hard=args.binary_hard,
+        max_binary_pairs=args.max_binary_pairs,
+    )
+
+
+def backend_options(args: argparse.Namespace) -> dict:
+    opts = {"dtype": args.dtype, "batch_size": args.batch_size}
+    if getattr(args, "backend", "hf") == "http":
+        opts = {k: getattr(args, k) for k in ("base_url", "concurrency") if getattr(args, k, None) is not None}
+    return opts
