@@ -32,7 +32,6 @@ from labeldist.errors import LabeldistError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TQDM_DISABLE", "1")  # the GGUF loader's plain tqdm bar
 
 import torch  # noqa: E402
 
@@ -71,6 +70,12 @@ def load_model_and_tokenizer(resolved: ResolvedModel, dtype: torch.dtype):
         tok = AutoTokenizer.from_pretrained(cached)
         model = AutoModelForCausalLM.from_pretrained(cached, dtype=dtype)
         return model.eval(), tok, "cache"
+    import functools
+
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    # The GGUF converter uses a plain tqdm bar that transformers' own switch does not silence.
+    gguf_utils.tqdm = functools.partial(gguf_utils.tqdm, disable=True)
     tok = AutoTokenizer.from_pretrained(resolved.path.parent, gguf_file=resolved.path.name)
     model = AutoModelForCausalLM.from_pretrained(resolved.path.parent, gguf_file=resolved.path.name, dtype=dtype)
     # A GGUF-loaded model refuses save_pretrained until its quantizer is detached.
