@@ -135,8 +135,7 @@ def run(
     backend = backend or load_backend(config.model, backend=config.backend, dtype=config.dtype,
                                       batch_size=config.batch_size, **backend_options)
     clf = Classifier(backend, label_set, config, demo_pool)
-    for ex in examples[:1]:  # fail on an over-long prompt before anything is written
-        _ = clf.prompter.build(ex.text)
+    _check_prompt_lengths(clf, examples)
     resume_config = {
         "run": config.to_dict(),
         "label_set": label_set.to_dict(),
@@ -162,6 +161,21 @@ def run(
     store.update_manifest(summary=summary.to_dict(), n_examples=len(examples), example_ids_sha256=ids_digest,
                           complete=True)
     return RunResult(Path(out_dir), label_set, records, method_names(config, label_set), summary)
+
+
+def _check_prompt_lengths(clf: Classifier, examples: Sequence[Example]) -> None:
+    """Fail on an over-long prompt before anything is written (tokenising is cheap next to the model)."""
+    if "generation" not in clf.config.methods:
+        return
+    limit = clf.backend.context_length - clf.config.prompt.max_new_tokens
+    for ex in examples:
+        n = len(clf.prompter.build(ex.text))
+        if n > limit:
+            raise LabeldistError(
+                f"example {ex.id!r}: prompt of {n} tokens + {clf.config.prompt.max_new_tokens} to generate exceeds "
+                f"the model's context of {clf.backend.context_length}",
+                "use fewer demonstrations (--shots), drop or shorten that text, or a longer-context model",
+            )
 
 
 def with_prompt(config: RunConfig, **prompt_fields) -> RunConfig:

@@ -1,0 +1,115 @@
+"""``labeldist run``: classify a dataset or annotated file into a resumable run directory."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="classify a dataset or file into a run directory (resumable)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="annotated file (CSV, TSV, JSONL, Parquet); see `labeldist datasets --help-layouts`")
+    src.add_argument("--dataset", help="a dataset name from `labeldist datasets`")
+    p.add_argument("--labels", default=None, help="comma-separated label set (required for --data unless the file has fraction columns)")
+    p.add_argument("--single-label", action="store_true", help="--data only: exactly one label per item")
+    p.add_argument("--split", default=None, help="split to classify (default: the dataset's evaluation split, or 'test')")
+    p.add_argument("--demo-split", default="train", help="split the demonstrations come from (default: train)")
+    p.add_argument("--demos", default=None, help="annotated file with demonstrations (overrides --demo-split)")
+    p.add_argument("--n", type=int, default=None, help="classify a seeded random sample of N items of the split")
+    p.add_argument("--test-set", choices=["main", "multilabel"], default=None,
+                   help="the paper's main test set (uniform over label type x agreement) or multi-label only; size --n (default 200)")
+    p.add_argument("--root", default=None, help="datasets root (default: ../shared/datasets or $LABELDIST_SHARED_DATASETS)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
+    p.add_argument("--out", default=None, help="run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_options(p)
+    add_prompt_options(p)
+    return p
+
+
+def _select(examples, args):
+    import numpy as np
+
+    examples = list(examples)
+    if args.test_set:
+        from labeldist.data import sample_test_set
+
+        return list(sample_test_set(examples, n=args.n or 200, seed=args.seed, kind=args.test_set))
+    if args.n is not None and args.n < len(examples):
+        rng = np.random.default_rng([args.seed, 7])
+        idx = sorted(rng.choice(len(examples), size=args.n, replace=False))
+        examples = [examples[i] for i in idx]
+    return examples
+
+
+def load_inputs(args):
+    """(examples, label_set, demo_pool, data_source) from --data/--dataset and the split options."""
+    from labeldist.data import load_dataset, read_annotated_file
+    from labeldist.errors import LabeldistError
+
+    if args.dataset:
+        ds = load_dataset(args.dataset, root=args.root, skip_invalid=args.skip_invalid)
+        from labeldist.data.registry import eval_splits
+
+        split = args.split or eval_splits(args.dataset)[0]
+        source = {"name": args.dataset, "split": split}
+    else:
+        if not Path(args.data).is_file():
+            raise LabeldistError(f"data file {args.data} does not exist or is not a file", "check the path")
+        ds = read_annotated_file(args.data, labels=args.labels, multilabel=not args.single_label,
+                                 skip_invalid=args.skip_invalid)
+        split = args.split or ("test" if "test" in ds.splits else next(iter(ds.splits)))
+        source = {"name": Path(args.data).name, "path": str(Path(args.data).resolve()), "split": split}
+    examples = _select(ds.split(split), args)
+    source.update(n=args.n, test_set=args.test_set, seed=args.seed)
+    if args.demos:
+        demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel)
+        pool = [e for s in demo_ds.splits.values() for e in s]
+    elif args.shots and args.demo_split in ds.splits and args.demo_split != split:
+        pool = list(ds.split(args.demo_split))
+    else:
+        pool = []
+    if args.shots and not pool:
+        raise LabeldistError(
+            f"no demonstrations: the data has no {args.demo_split!r} split to draw {args.shots} demos from",
+            "pass --demos FILE, --demo-split NAME, or --shots 0 for zero-shot",
+        )
+    return examples, ds.label_set, pool, source
+
+
+def default_out(source: dict, config) -> Path:
+    digest = hashlib.sha256(json.dumps([source, config.to_dict()], sort_keys=True).encode()).hexdigest()[:8]
+    name = Path(str(source["name"])).stem
+    return Path("runs") / f"{name}-{Path(config.model).stem}-{digest}"
+
+
+def run(args) -> int:
+    from labeldist import api
+    from labeldist.data import check_no_overlap
+
+    config = run_config(args)
+    examples, label_set, pool, source = load_inputs(args)
+    if pool:
+        check_no_overlap(pool, examples)
+    base_rates = None
+    if pool and all(e.gold is not None for e in pool):
+        base_rates = [sum(l in e.gold for e in pool) / len(pool) for l in label_set.labels]
+    out = Path(args.out) if args.out else default_out(source, config)
+    backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
+    res = api.run(examples, label_set, out, config=config, demo_pool=pool, data_source=source, backend=backend,
+                  progress=not args.quiet, extra_manifest={"train_base_rates": base_rates} if base_rates else None)
+    s = res.summary
+    rate = s.n_new / s.seconds if s.seconds else float("nan")
+    print(f"run: {res.run_dir}  ({s.n_examples} examples: {s.n_new} new, {s.n_resumed} already done; "
+          f"{s.seconds:.1f} s, {rate:.2f} examples/s)")
+    if s.fallbacks:
+        print(f"  no label token generated (uniform fallback) for: {s.fallbacks}")
+    if s.unknown_outputs:
+        print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
+    print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")
+    return 0
