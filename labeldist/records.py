@@ -65,7 +65,10 @@ class LabelSet:
     @classmethod
     def parse(cls, spec: str | Sequence[str], *, multilabel: bool = True) -> "LabelSet":
         """Build from ``"a,b,c"`` or a sequence of names."""
-        items = spec.split(",") if isinstance(spec, str) else list(spec)
+        if isinstance(spec, str):
+            items = spec.split(",") if spec.strip() else []
+        else:
+            items = list(spec)
         return cls(tuple(items), multilabel=multilabel)
 
     @property

@@ -1,0 +1,84 @@
+"""Few-shot prompt text (REFERENCE §2.1-2.2) and its token segmentation."""
+
+import json
+
+import numpy as np
+import pytest
+
+from labeldist.errors import LabeldistError
+from labeldist.prompts.demos import sample_demos
+from labeldist.prompts.fewshot import FewShotPrompter, PromptConfig, join_labels
+from labeldist.records import Example, LabelSet
+
+LS = LabelSet(("joy", "anger", "fear"))
+DEMOS = [Example("d1", "so happy", ("joy",)), Example("d2", "furious and scared", ("fear", "anger"))]
+
+
+def test_join_labels_like_reference():
+    assert join_labels(["a", "b", "c"]) == "a, b and c"
+    assert join_labels(["a"]) == "a"
+
+
+def test_plain_prompt_text_exact(tiny_backend):
+    p = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend)
+    prefix, full = p.text("what now")
+    expected = (
+        "Classify the following inputs into none, one, or multiple the following labels per input: "
+        "joy, anger and fear. Output exactly these labels and no others.\n"
+        'Input: so happy\n{"label": ["joy"]}\n'
+        'Input: furious and scared\n{"label": ["anger", "fear"]}\n'  # canonical label-set order
+        "Input: what now"  # stripped: the model writes "\n" itself
+    )
+    assert full == expected and full.startswith(prefix)
+    assert p.stop == ["Input: ", "Input:"]
+    assert p.slot_contexts == ['\n{"label": ["', '", "']
+
+
+def test_reverse_and_comma_formats(tiny_backend):
+    p = FewShotPrompter(PromptConfig(label_format="comma", label_order="reverse"), LS, DEMOS, tiny_backend)
+    assert p.demo_answers == ["joy", "fear, anger"]
+    assert p.format_labels([]) == "none"
+    pj = FewShotPrompter(PromptConfig(), LS, [], tiny_backend)
+    assert json.loads(pj.format_labels([])) == {"label": ["none"]}
+
+
+def test_segments_concatenate_to_full_tokenisation(tiny_backend):
+    p = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend)
+    for q in ["what now", "  leading spaces", "émoji 🙂 text"]:
+        ids = p.build(q)
+        assert list(ids.ids) == tiny_backend.bos_ids + tiny_backend.encode(p.text(q)[1])
+        assert len(ids.segments) == 2 and ids.segments[1]
+    # The shared prefix is identical across queries (so it is cached once).
+    assert p.build("one").segments[0] == p.build("two").segments[0]
+
+
+def test_bad_template_is_rejected():
+    with pytest.raises(LabeldistError, match="must contain {text} followed by {label}"):
+        PromptConfig(template="{label} then {text}")
+
+
+POOL = [Example(f"m{i}", f"multi {i}", ("joy", "anger")) for i in range(8)] + \
+       [Example(f"s{i}", f"single {i}", ("fear",)) for i in range(8)] + \
+       [Example(f"n{i}", f"none {i}", ()) for i in range(8)]
+
+
+def test_multilabel_sampling_ratio_no_empty_and_seeded():
+    a = sample_demos(POOL, LS, 10, strategy="multilabel", seed=3)
+    b = sample_demos(POOL, LS, 10, strategy="multilabel", seed=3)
+    assert [d.id for d in a] == [d.id for d in b]  # same seed, same demos, same order
+    assert sum(len(d.gold) > 1 for d in a) == 5 and sum(len(d.gold) == 1 for d in a) == 5
+    assert all(d.gold for d in a)  # no-label demos are never used
+    c = sample_demos(POOL, LS, 10, strategy="multilabel", seed=4)
+    assert [d.id for d in c] != [d.id for d in a]
+
+
+def test_uniform_sampling_covers_each_bucket():
+    d = sample_demos(POOL, LS, 8, strategy="uniform", seed=0)
+    # 4 buckets (joy, anger, fear, none) x 2 each; joy and anger share the multi examples
+    assert sum(not x.gold for x in d) >= 2 and sum("fear" in x.gold for x in d) >= 2
+    assert len({x.id for x in d}) == 8
+
+
+def test_too_few_demos_is_an_error():
+    with pytest.raises(LabeldistError, match="only 3 labelled training examples"):
+        sample_demos(POOL[:3], LS, 5)
