@@ -104,35 +104,39 @@ class Classifier:
 
     def classify_batch(self, examples: Sequence[Example]) -> list[tuple[ExampleRecord, list[str]]]:
         """Records for a batch of examples, plus each example's list of fallback methods."""
-        pc = self.config.prompt
-        out = []
-        gen_records: list[ExampleRecord] = [ExampleRecord.from_example(ex) for ex in examples]
-        fallbacks: list[list[str]] = [[] for _ in examples]
         if "generation" in self.config.methods:
-            prompts = [self.prompter.build(ex.text) for ex in examples]
-            gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids,
-                                         max_new_tokens=pc.max_new_tokens, stop=self.prompter.stop)
-            for i, (rec, prompt, gen) in enumerate(zip(gen_records, prompts, gens)):
-                text = self.backend.decode(gen.ids)
-                end = cut_answer(text, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
-                n_keep = kept_length(gen.ids, self.backend.decode, end)
-                steps = extract_steps(gen.ids, gen.candidate_scores, self.token_map, n_keep)
-                parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
-                rec.generation = GenerationRecord(text=text, ids=list(gen.ids), parsed=list(parsed.labels),
-                                                  unknown=list(parsed.unknown), stop_reason=gen.stop_reason)
-                rec.steps = steps
-                probs, fb = estimate_all(steps, parsed.labels, self.label_set)
-                rec.methods.update({k: v.tolist() for k, v in probs.items()})
-                fallbacks[i] = fb
-                rec.breakdown["answer_well_formed"] = parsed.well_formed
-                if gen.bounded.any():
-                    rec.breakdown["bounded_scores"] = int(gen.bounded.sum())
-                rec.cost.update(prompt_tokens=len(prompt), generated_tokens=len(gen.ids), prompts=1)
+            out = self.classify_batch_generation(examples)
+        else:
+            out = [(ExampleRecord.from_example(ex), []) for ex in examples]
         if self.breakdown is not None:
-            for rec, ex in zip(gen_records, examples):
+            for (rec, _), ex in zip(out, examples):
                 self.breakdown.score(rec, ex)
-        for rec, fb in zip(gen_records, fallbacks):
-            out.append((rec, fb))
+        return out
+
+    def classify_batch_generation(self, examples: Sequence[Example]) -> list[tuple[ExampleRecord, list[str]]]:
+        """Generation-based methods only: one batched greedy generation for the whole batch."""
+        pc = self.config.prompt
+        prompts = [self.prompter.build(ex.text) for ex in examples]
+        gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids,
+                                     max_new_tokens=pc.max_new_tokens, stop=self.prompter.stop)
+        out = []
+        for ex, prompt, gen in zip(examples, prompts, gens):
+            rec = ExampleRecord.from_example(ex)
+            text = self.backend.decode(gen.ids)
+            end = cut_answer(text, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
+            n_keep = kept_length(gen.ids, self.backend.decode, end)
+            steps = extract_steps(gen.ids, gen.candidate_scores, self.token_map, n_keep)
+            parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
+            rec.generation = GenerationRecord(text=text, ids=list(gen.ids), parsed=list(parsed.labels),
+                                              unknown=list(parsed.unknown), stop_reason=gen.stop_reason)
+            rec.steps = steps
+            probs, fallbacks = estimate_all(steps, parsed.labels, self.label_set)
+            rec.methods.update({k: v.tolist() for k, v in probs.items()})
+            rec.breakdown["answer_well_formed"] = parsed.well_formed
+            if gen.bounded.any():
+                rec.breakdown["bounded_scores"] = int(gen.bounded.sum())
+            rec.cost.update(prompt_tokens=len(prompt), generated_tokens=len(gen.ids), prompts=1)
+            out.append((rec, fallbacks))
         return out
 
 

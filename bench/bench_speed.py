@@ -1,0 +1,232 @@
+"""Benchmark: labeldist's way against the reference's way, and against the compute floor.
+
+One run, one model, the same prompts and items for both ways:
+
+* the reference's way (REFERENCE.md §9): batch size 1, the whole prompt prefilled for every
+  query and every unary / binary sub-prompt, greedy ``generate`` of up to 18 tokens with eager
+  attention and attentions + hidden states returned;
+* labeldist's way: generation with the few-shot prefix cached and queries batched; unary and
+  binary breakdown scored with one forward pass per item on a two-level prefix cache.
+
+Printed per method: seconds per item, speed-up, tokens processed per item, peak RSS, and the
+share of the compute floor reached. The floor is ``2 × N_matmul × T / F``: ``N_matmul`` the
+parameters of the transformer blocks (every processed token goes through them; the LM head is
+counted for the positions whose logits are read), ``T`` the tokens that must be processed per
+item (labeldist's count: the per-item prompt tokens plus the amortised shared prefix), and
+``F`` the matrix-multiply throughput measured by this script, in the model's dtype, on this
+machine. Agreement is checked while timing: fp32 expects identical greedy labels and
+probabilities within 1e-3; bf16 reports how many items differ.
+
+Usage (README): ``.venv/bin/python bench/bench_speed.py`` (about 15 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+
+
+def matmul_flops(dtype, hidden: int, inter: int, threads: int) -> float:
+    """Sustained FLOP/s of (512 × hidden) @ (hidden × inter) matmuls, the shape of an MLP projection."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a = torch.randn(512, hidden, dtype=dtype)
+    b = torch.randn(hidden, inter, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 3.0:
+        a @ b
+        n += 1
+    return 2 * 512 * hidden * inter * n / (time.perf_counter() - t0)
+
+
+def block_params(model) -> tuple[int, int]:
+    """(parameters in the transformer blocks, parameters of the LM head)."""
+    head = model.get_output_embeddings().weight.numel()
+    emb = model.get_input_embeddings().weight.numel()
+    total = sum(p.numel() for p in model.parameters())
+    tied = model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    return total - emb - (0 if tied else head), head
+
+
+def reference_generate(backend, text: str, max_new_tokens: int, stop: list[str]):
+    """The reference's call: batch 1, full prompt, eager attention, attentions + hidden states returned."""
+    import torch
+
+    ids = torch.tensor([backend.bos_ids + backend.encode(text)])
+    with torch.inference_mode():
+        out = backend.model.generate(
+            ids, max_new_tokens=max_new_tokens, do_sample=False, output_scores=True, output_attentions=True,
+            output_hidden_states=True, return_dict_in_generate=True, stop_strings=stop or None,
+            tokenizer=backend.tokenizer, pad_token_id=backend.tokenizer.pad_token_id,
+            temperature=None, top_p=None, top_k=None,
+        )
+    gen = out.sequences[0, ids.shape[1]:].tolist()
+    scores = torch.stack([s[0] for s in out.scores]).double().numpy()  # (steps, vocab)
+    return gen, scores, ids.shape[1] + len(gen)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="qwen2.5-0.5b")
+    ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
+    ap.add_argument("--dataset", default="goemotions", help="items and demos (7 labels: 8 unary, 28 binary prompts)")
+    ap.add_argument("--shots", type=int, default=10)
+    ap.add_argument("--n-gen", type=int, default=40, help="items for labeldist's generation")
+    ap.add_argument("--n-ref-gen", type=int, default=8, help="items for the reference's generation")
+    ap.add_argument("--n-unary", type=int, default=10)
+    ap.add_argument("--n-ref-unary", type=int, default=2)
+    ap.add_argument("--n-binary", type=int, default=6)
+    ap.add_argument("--n-ref-binary", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--out", default="bench/results.json")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from labeldist.backends.hf import HFBackend
+    from labeldist.data import load_dataset
+    from labeldist.data.registry import eval_splits
+    from labeldist.prompts.breakdown import build_binary_prompt, build_unary_prompt
+    from labeldist.prompts.fewshot import PromptConfig
+    from labeldist.runs.breakdown_runner import segment_prompts
+    from labeldist.runs.records import ExampleRecord, softmax
+    from labeldist.runs.runner import Classifier, RunConfig
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    backend = HFBackend(args.model, dtype=args.dtype, batch_size=20)
+    load_s = time.perf_counter() - t0
+    weights_gb = sum(p.numel() * p.element_size() for p in backend.model.parameters()) / 1024**3
+    rss_after_load = peak_rss_gb()
+
+    ds = load_dataset(args.dataset)
+    pool = list(ds.split("train"))
+    items = list(ds.split(eval_splits(args.dataset)[0]))
+    rng = np.random.default_rng(0)
+    items = [items[i] for i in rng.choice(len(items), size=max(args.n_gen, args.n_unary, args.n_binary), replace=False)]
+    config = RunConfig(model=args.model, dtype=args.dtype, methods=("generation", "unary", "binary"),
+                       prompt=PromptConfig(shots=args.shots), batch_size=20)
+    clf = Classifier(backend, ds.label_set, config, pool)
+    dtype = backend.model.dtype
+    cfg = backend.model.config
+    flops = matmul_flops(dtype, cfg.hidden_size, cfg.intermediate_size, args.threads)
+    n_block, n_head = block_params(backend.model)
+    rows, agree = {}, {}
+
+    def floor_seconds(tokens: float, logit_rows: float) -> float:
+        return (2 * n_block * tokens + 2 * n_head * logit_rows) / flops
+
+    # -- labeldist: generation-based methods -------------------------------------------------
+    backend._prefix_cache.clear()
+    backend.stats.update(forward_tokens=0, forward_calls=0)
+    t = time.perf_counter()
+    gen_recs = []
+    for s in range(0, args.n_gen, 20):
+        gen_recs += [r for r, _ in clf.classify_batch_generation(items[s:s + 20])]
+    ours_gen = (time.perf_counter() - t) / args.n_gen
+    gen_tokens = backend.stats["forward_tokens"] / args.n_gen
+    gen_logit_rows = backend.stats["forward_calls"] * 20 / args.n_gen  # upper bound: one row per live query per call
+    rows["generation"] = {"ours_s": ours_gen, "tokens": gen_tokens, "rss": peak_rss_gb(),
+                          "floor_s": floor_seconds(gen_tokens, np.mean([len(r.generation.ids) for r in gen_recs]))}
+
+    # -- labeldist: unary / binary ------------------------------------------------------------
+    scorer = clf.breakdown
+    for kind, n in (("unary", args.n_unary), ("binary", args.n_binary)):
+        backend._prefix_cache.clear()
+        backend.stats.update(forward_tokens=0, forward_calls=0)
+        t = time.perf_counter()
+        recs = []
+        for ex in items[:n]:
+            r = ExampleRecord.from_example(ex)
+            scorer.kinds = [kind]
+            scorer.score(r, ex)
+            recs.append(r)
+        sec = (time.perf_counter() - t) / n
+        tok = backend.stats["forward_tokens"] / n
+        endings = recs[0].cost[kind]["prompts"]
+        rows[kind] = {"ours_s": sec, "tokens": tok, "rss": peak_rss_gb(), "floor_s": floor_seconds(tok, endings),
+                      "recs": recs}
+
+    # -- the reference's way ------------------------------------------------------------------
+    backend.model.set_attn_implementation("eager")
+    try:
+        t = time.perf_counter()
+        ref_tokens = 0
+        diff_labels = 0
+        max_dp = 0.0
+        for ex, ours in zip(items[: args.n_ref_gen], gen_recs):
+            _, full = clf.prompter.text(ex.text)
+            gen, scores, ntok = reference_generate(backend, full, config.prompt.max_new_tokens, clf.prompter.stop)
+            ref_tokens += ntok
+            k = min(len(gen), len(ours.generation.ids))
+            same = gen[:k] == ours.generation.ids[:k]
+            diff_labels += int(not same)
+            if same and ours.steps:
+                st = ours.steps[0]
+                cols = clf.token_map.columns
+                ref_sc = np.array([scores[st.position][clf.token_map.flat_ids][c].max() for c in cols])
+                max_dp = max(max_dp, float(np.abs(softmax(ref_sc) - st.probs).max()))
+        rows["generation"].update(ref_s=(time.perf_counter() - t) / args.n_ref_gen, ref_tokens=ref_tokens / args.n_ref_gen)
+        agree["generation"] = {"items": args.n_ref_gen, "greedy_ids_differ": diff_labels, "max_abs_prob_diff": max_dp}
+
+        for kind, n in (("unary", args.n_ref_unary), ("binary", args.n_ref_binary)):
+            t = time.perf_counter()
+            ref_tokens, max_dp = 0, 0.0
+            for ex, ours in zip(items[:n], rows[kind]["recs"]):
+                build = build_unary_prompt if kind == "unary" else build_binary_prompt
+                prompt = build(ex.text, scorer.headers[kind], ds.label_set, token_form=scorer.form)
+                words = list(scorer.targets[kind])
+                for e, text in enumerate(prompt.texts()):
+                    gen, scores, ntok = reference_generate(backend, text, config.prompt.max_new_tokens, clf.prompter.stop)
+                    ref_tokens += ntok
+                    ref = np.array([scores[0][scorer.targets[kind][w]].max() for w in words])
+                    ours_sc = np.array([max(ours.breakdown[kind]["scores"][w][e]) for w in words])
+                    max_dp = max(max_dp, float(np.abs(softmax(ref) - softmax(ours_sc)).max()))
+            rows[kind].update(ref_s=(time.perf_counter() - t) / n, ref_tokens=ref_tokens / n)
+            agree[kind] = {"items": n, "max_abs_prob_diff": max_dp}
+    finally:
+        backend.model.set_attn_implementation("sdpa")
+
+    # -- report ---------------------------------------------------------------------------------
+    header = f"| method | ours s/item | reference s/item | speed-up | tokens/item (ours / reference) | peak RSS GB | share of {args.dtype} floor |"
+    lines = [header, "|---|---|---|---|---|---|---|"]
+    for kind in ("generation", "unary", "binary"):
+        r = rows[kind]
+        lines.append(
+            f"| {kind} | {r['ours_s']:.3f} | {r['ref_s']:.2f} | {r['ref_s'] / r['ours_s']:.0f}× | "
+            f"{r['tokens']:.0f} / {r['ref_tokens']:.0f} | {r['rss']:.2f} | {100 * r['floor_s'] / r['ours_s']:.0f} % |"
+        )
+    table = "\n".join(lines)
+    meta = (f"model {args.model} ({backend.info.extra['n_parameters'] / 1e6:.0f} M params, {weights_gb:.2f} GB weights in "
+            f"{args.dtype}), dataset {args.dataset} ({ds.label_set.n_labels} labels, {args.shots} shots), "
+            f"{args.threads} threads, {platform.processor() or platform.machine()}; matmul {flops / 1e9:.0f} GFLOP/s; "
+            f"load {load_s:.1f} s; RSS after load {rss_after_load:.2f} GB; peak RSS limit (2× weights) {2 * weights_gb:.2f} GB")
+    print(table)
+    print(meta)
+    print("agreement:", json.dumps(agree))
+    out = {k: {kk: vv for kk, vv in v.items() if kk != "recs"} for k, v in rows.items()}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"table": table, "meta": meta, "agreement": agree, "rows": out,
+                                          "argv": sys.argv[1:]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
