@@ -135,6 +135,9 @@ def run(
     backend = backend or load_backend(config.model, backend=config.backend, dtype=config.dtype,
                                       batch_size=config.batch_size, **backend_options)
     clf = Classifier(backend, label_set, config, demo_pool)
+    from labeldist.data import check_no_overlap
+
+    check_no_overlap(clf.demos, examples)  # the demos actually shown, not the whole pool
     _check_prompt_lengths(clf, examples)
     resume_config = {
         "run": config.to_dict(),

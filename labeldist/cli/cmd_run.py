@@ -32,14 +32,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _select(examples, args):
+def _select(examples, args, multilabel: bool):
     import numpy as np
 
     examples = list(examples)
     if args.test_set:
         from labeldist.data import sample_test_set
 
-        return list(sample_test_set(examples, n=args.n or 200, seed=args.seed, kind=args.test_set))
+        return list(sample_test_set(examples, n=args.n or 200, seed=args.seed, kind=args.test_set,
+                                    multilabel=multilabel))
     if args.n is not None and args.n < len(examples):
         rng = np.random.default_rng([args.seed, 7])
         idx = sorted(rng.choice(len(examples), size=args.n, replace=False))
@@ -56,7 +57,8 @@ def load_inputs(args):
         ds = load_dataset(args.dataset, root=args.root, skip_invalid=args.skip_invalid)
         from labeldist.data.registry import eval_splits
 
-        split = args.split or eval_splits(args.dataset)[0]
+        # The paper evaluates some corpora on several splits (MFRC: dev + test).
+        split = args.split or "+".join(eval_splits(args.dataset))
         source = {"name": args.dataset, "split": split}
     else:
         if not Path(args.data).is_file():
@@ -65,12 +67,12 @@ def load_inputs(args):
                                  skip_invalid=args.skip_invalid)
         split = args.split or ("test" if "test" in ds.splits else next(iter(ds.splits)))
         source = {"name": Path(args.data).name, "path": str(Path(args.data).resolve()), "split": split}
-    examples = _select(ds.split(split), args)
+    examples = _select([e for s in split.split("+") for e in ds.split(s)], args, ds.label_set.multilabel)
     source.update(n=args.n, test_set=args.test_set, seed=args.seed)
     if args.demos:
         demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel)
         pool = [e for s in demo_ds.splits.values() for e in s]
-    elif args.shots and args.demo_split in ds.splits and args.demo_split != split:
+    elif args.shots and args.demo_split in ds.splits and args.demo_split not in split.split("+"):
         pool = list(ds.split(args.demo_split))
     else:
         pool = []
@@ -90,12 +92,9 @@ def default_out(source: dict, config) -> Path:
 
 def run(args) -> int:
     from labeldist import api
-    from labeldist.data import check_no_overlap
 
     config = run_config(args)
     examples, label_set, pool, source = load_inputs(args)
-    if pool:
-        check_no_overlap(pool, examples)
     base_rates = None
     if pool and all(e.gold is not None for e in pool):
         base_rates = [sum(l in e.gold for e in pool) / len(pool) for l in label_set.labels]
