@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from labeldist.labels.tokens import LabelTokenMap
-from labeldist.runs.records import StepScores
+from labeldist.records import StepScores
 
 
 def kept_length(ids: Sequence[int], decode: Callable[[Sequence[int]], str], end_char: int) -> int:
