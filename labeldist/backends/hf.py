@@ -113,7 +113,7 @@ class HFBackend(Backend):
         Number of prefix key/value caches kept (LRU).
     """
 
-    def __init__(self, model: str, *, dtype: str = "auto", batch_size: int = 20, prefix_cache_size: int = 4,
+    def __init__(self, model: str, *, dtype: str = "auto", batch_size: int = 20, prefix_cache_size: int = 8,
                  num_threads: int | None = None):
         torch.set_num_threads(num_threads or os.cpu_count() or 1)
         t0 = time.perf_counter()
@@ -149,7 +149,7 @@ class HFBackend(Backend):
         self.load_seconds = 0.0
         self.batch_size = batch_size
         self._prefix_cache = OrderedDict()
-        self._prefix_cache_size = 4
+        self._prefix_cache_size = 8
         self.info = BackendInfo(name=name, backend="hf", source="object", dtype=str(self.dtype).replace("torch.", ""),
                                 extra={"architecture": type(model).__name__})
         self.stats = {"forward_tokens": 0, "forward_calls": 0}
@@ -206,32 +206,34 @@ class HFBackend(Backend):
         )
 
     def _prefix_state(self, segments: tuple[tuple[int, ...], ...]):
-        """(cache, last_logits, last_hidden, length) after ``segments``; built from the longest cached prefix."""
+        """(cache, last_logits, last_hidden, length) after ``segments``.
+
+        Built on the state of ``segments[:-1]``, which is itself cached, so the run-level
+        prefix (header + demos) is prefilled once and every item's question extends it.
+        """
         from transformers import DynamicCache
 
-        key = segments
-        if key in self._prefix_cache:
-            self._prefix_cache.move_to_end(key)
-            return self._prefix_cache[key]
-        base = None
-        for k in range(len(segments) - 1, 0, -1):
-            if segments[:k] in self._prefix_cache:
-                base = self._prefix_cache[segments[:k]]
-                rest = [t for s in segments[k:] for t in s]
-                break
+        if segments in self._prefix_cache:
+            self._prefix_cache.move_to_end(segments)
+            return self._prefix_cache[segments]
+        if len(segments) > 1:
+            base = self._prefix_state(segments[:-1])
         else:
-            rest = [t for s in segments for t in s]
-        if base is None:
-            past, length = DynamicCache(config=self.model.config), 0
+            base = (None, None, None, 0)
+        past = copy.deepcopy(base[0]) if base[0] is not None else DynamicCache(config=self.model.config)
+        length = base[3]
+        rest = list(segments[-1])
+        if not rest:  # an empty segment adds nothing
+            state = base
         else:
-            past, length = copy.deepcopy(base[0]), base[3]
-        with torch.inference_mode():
-            ids = torch.tensor([rest], dtype=torch.long)
-            pos = torch.arange(length, length + len(rest)).unsqueeze(0)
-            out = self._forward(ids, past=past, position_ids=pos,
-                                attention_mask=torch.ones(1, length + len(rest), dtype=torch.long), want_hidden=True)
-        state = (out.past_key_values, out.logits[0, -1].float(), out.hidden_states[-1][0, -1].float(), length + len(rest))
-        self._prefix_cache[key] = state
+            with torch.inference_mode():
+                ids = torch.tensor([rest], dtype=torch.long)
+                pos = torch.arange(length, length + len(rest)).unsqueeze(0)
+                out = self._forward(ids, past=past, position_ids=pos,
+                                    attention_mask=torch.ones(1, length + len(rest), dtype=torch.long), want_hidden=True)
+            state = (out.past_key_values, out.logits[0, -1].float(), out.hidden_states[-1][0, -1].float(),
+                     length + len(rest))
+        self._prefix_cache[segments] = state
         while len(self._prefix_cache) > self._prefix_cache_size:
             self._prefix_cache.popitem(last=False)
         return state
