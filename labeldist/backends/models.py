@@ -180,6 +180,25 @@ class ResolvedModel:
     title: str
 
 
+def load_tokenizer(resolved: ResolvedModel):
+    """``(tokenizer, source_dir)`` of a resolved model, without loading its weights.
+
+    Reads a Hugging Face directory, else the safetensors copy that the transformers
+    backend caches for a GGUF (any dtype), else the GGUF's own metadata. ``source_dir``
+    is the directory read (holding ``config.json``/``generation_config.json``), or None
+    for a bare GGUF.
+    """
+    from transformers import AutoTokenizer
+
+    if resolved.kind == "hf_dir":
+        return AutoTokenizer.from_pretrained(resolved.path), resolved.path
+    stem = f"{resolved.name}-{(resolved.sha256 or 'nohash')[:16]}-"
+    for d in sorted((cache_dir() / "converted").glob(stem + "*")):
+        if (d / "COMPLETE").is_file() and (d / "tokenizer_config.json").is_file():
+            return AutoTokenizer.from_pretrained(d), d
+    return AutoTokenizer.from_pretrained(resolved.path.parent, gguf_file=resolved.path.name), None
+
+
 def resolve_model(name_or_path: str) -> ResolvedModel:
     """Map a short name, a ``.gguf`` path or a Hugging Face directory to files on disk."""
     if name_or_path in MODELS:

@@ -14,6 +14,15 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--backend", default="hf", choices=["hf", "http"], help="local transformers (hf) or an OpenAI-compatible server (http)")
     g.add_argument("--dtype", default="auto", choices=["auto", "bf16", "fp32"], help="auto = bf16 on CPUs with native bf16, else fp32")
     g.add_argument("--batch-size", type=int, default=20, help="queries decoded together (default 20)")
+    g.add_argument("--base-url", action="append", default=None,
+                   help="http backend: server root URL, e.g. http://127.0.0.1:8000; repeat or comma-separate for several servers")
+    g.add_argument("--concurrency", type=int, default=None, help="http backend: requests in flight over all servers (default 4)")
+    g.add_argument("--timeout", type=float, default=None, help="http backend: seconds per request before retrying (default 60)")
+    g.add_argument("--top-logprobs", type=int, default=None,
+                   help="http backend: log-probabilities per step (default 20; vLLM needs --max-logprobs at least this)")
+    g.add_argument("--api-key-env", default=None, help="http backend: name of the environment variable holding the API key")
+    g.add_argument("--served-model", default=None,
+                   help="http backend: model id on the server (default: the only one it serves); --model names the local tokenizer")
 
 
 def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
@@ -65,5 +74,17 @@ def run_config(args: argparse.Namespace):
 def backend_options(args: argparse.Namespace) -> dict:
     opts = {"dtype": args.dtype, "batch_size": args.batch_size}
     if getattr(args, "backend", "hf") == "http":
-        opts = {k: getattr(args, k) for k in ("base_url", "concurrency") if getattr(args, k, None) is not None}
+        keys = ("base_url", "concurrency", "timeout", "top_logprobs", "served_model")
+        opts = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+        from labeldist.errors import LabeldistError
+
+        if "base_url" not in opts:
+            raise LabeldistError("--backend http needs a server", "pass --base-url http://HOST:PORT")
+        if getattr(args, "api_key_env", None):
+            import os
+
+            if not os.environ.get(args.api_key_env):
+                raise LabeldistError(f"environment variable {args.api_key_env} (from --api-key-env) is not set",
+                                     f"export {args.api_key_env}=... or drop --api-key-env")
+            opts["api_key"] = os.environ[args.api_key_env]
     return opts
