@@ -108,6 +108,8 @@ def run(args) -> int:
           f"{s.seconds:.1f} s, {rate:.2f} examples/s)")
     if s.fallbacks:
         print(f"  no label token generated (uniform fallback) for: {s.fallbacks}")
+    if s.bounded_share:
+        print(f"  {100 * s.bounded_share:.2f}% of the label scores read are top-k bounds, not exact values (served model)")
     if s.unknown_outputs:
         print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
     print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")

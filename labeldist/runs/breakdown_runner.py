@@ -138,6 +138,6 @@ class BreakdownScorer:
                     "position_disagreement": None if res.position_disagreement is None else float(res.position_disagreement),
                     "scores": {w: v.tolist() for w, v in s.items()},
                 }
-            if bounded.any():
-                rec.breakdown[kind]["bounded_scores"] = int(bounded.sum())
+            rec.breakdown[kind]["scored_values"] = int(bounded.size)
+            rec.breakdown[kind]["bounded_scores"] = int(bounded.sum())
             rec.cost[kind] = {"prompts": len(prompt.endings), "forward_tokens": int(fwd)}

@@ -71,6 +71,7 @@ class RunSummary:
     unknown_outputs: int = 0
     malformed_answers: int = 0
     examples_without_label_token: int = 0
+    bounded_share: float = 0.0  # share of read scores that are only top-k bounds (served models)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -133,8 +134,10 @@ class Classifier:
             probs, fallbacks = estimate_all(steps, parsed.labels, self.label_set)
             rec.methods.update({k: v.tolist() for k, v in probs.items()})
             rec.breakdown["answer_well_formed"] = parsed.well_formed
-            if gen.bounded.any():
-                rec.breakdown["bounded_scores"] = int(gen.bounded.sum())
+            # Only the steps the estimators read count: other steps of a served model are bounded by design.
+            at_steps = gen.bounded[[st.position for st in steps]] if steps else gen.bounded[:0]
+            rec.breakdown["scored_values"] = int(at_steps.size)
+            rec.breakdown["bounded_scores"] = int(at_steps.sum())
             rec.cost.update(prompt_tokens=len(prompt), generated_tokens=len(gen.ids), prompts=1)
             out.append((rec, fallbacks))
         return out
@@ -178,11 +181,19 @@ def run_examples(
         bar.close()
     summary.seconds = round(time.perf_counter() - t0, 3)
     records = [results[i] for i in ids]
+    bounded = scored = 0
     for rec in records:
+        bounded += rec.breakdown.get("bounded_scores", 0)
+        scored += rec.breakdown.get("scored_values", 0)
+        for kind in BREAKDOWN_METHODS:
+            if isinstance(rec.breakdown.get(kind), dict):
+                bounded += rec.breakdown[kind].get("bounded_scores", 0)
+                scored += rec.breakdown[kind].get("scored_values", 0)
         if rec.generation is not None:
             summary.unknown_outputs += len(rec.generation.unknown)
             summary.malformed_answers += int(not rec.breakdown.get("answer_well_formed", True))
             summary.examples_without_label_token += int(not rec.steps)
+    summary.bounded_share = round(bounded / scored, 6) if scored else 0.0
     return records, summary
 
 

@@ -232,7 +232,9 @@ def test_cli_run_end_to_end_and_resume(server_url, data_file, tmp_path, capsys):
             p = np.asarray(r.methods[m])
             assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
         assert r.generation.ids and r.generation.text
-        assert "bounded_scores" not in r.breakdown["unary"]  # next-token scores are all exact
+        assert r.breakdown["unary"]["bounded_scores"] == 0  # next-token scores are all exact
+        assert r.breakdown["unary"]["scored_values"] > 0
+        assert r.breakdown["bounded_scores"] == 0  # exact at every step the estimators read
         for s in r.steps:
             assert r.generation.ids[s.position] == s.token_id
     assert any(r.steps for r in recs)
@@ -252,7 +254,7 @@ def test_cli_breakdown_binary(server_url, data_file, tmp_path):
     for r in recs:
         p = np.asarray(r.methods["binary"])
         assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
-        assert len(r.breakdown["binary"]["pairs"]) == 6 and "bounded_scores" not in r.breakdown["binary"]
+        assert len(r.breakdown["binary"]["pairs"]) == 6 and r.breakdown["binary"]["bounded_scores"] == 0
 
 
 def test_failed_items_write_no_record_and_resume(http_backend, dataset, tmp_path, monkeypatch):
