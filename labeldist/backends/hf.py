@@ -138,6 +138,7 @@ class HFBackend(Backend):
             },
         )
         self.stats = {"forward_tokens": 0, "forward_calls": 0}
+        self.max_packed_tokens = 1024
 
     @classmethod
     def from_pretrained_objects(cls, model, tokenizer, *, name: str = "custom", batch_size: int = 20) -> "HFBackend":
@@ -153,6 +154,7 @@ class HFBackend(Backend):
         self.info = BackendInfo(name=name, backend="hf", source="object", dtype=str(self.dtype).replace("torch.", ""),
                                 extra={"architecture": type(model).__name__})
         self.stats = {"forward_tokens": 0, "forward_calls": 0}
+        self.max_packed_tokens = 1024
         return self
 
     # -- tokenizer -------------------------------------------------------------------
@@ -285,17 +287,71 @@ class HFBackend(Backend):
 
     # -- interface -----------------------------------------------------------------------
     def score_next(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Next-token scores; prompts sharing all but their last segment are scored in one packed forward."""
         self._check_length(prompts, 1)
         cand = torch.tensor(list(candidate_ids), dtype=torch.long)
         scores = np.zeros((len(prompts), len(cand)), dtype=np.float64)
         for shared, idx in self._group(prompts):
-            prefix = self._prefix_state(shared) if shared else (None, None, None, 0)
-            for start in range(0, len(idx), self.batch_size):
-                chunk = idx[start:start + self.batch_size]
-                tails = [prompts[i].segments[-1] for i in chunk]
-                _, _, _, logits, _ = self._start_batch(prefix, tails, want_hidden=False)
-                scores[chunk] = logits[:, cand].double().numpy()
+            tails = [prompts[i].segments[-1] for i in idx]
+            # The group's own last shared segment (an item's question) rides in the packed row
+            # instead of getting a cache entry of its own, unless it is already cached.
+            if len(shared) >= 2 and shared not in self._prefix_cache:
+                base, lead = self._prefix_state(shared[:-1]), list(shared[-1])
+            else:
+                base, lead = (self._prefix_state(shared) if shared else (None, None, None, 0)), []
+            if len(lead) + sum(len(t) for t in tails) > self.max_packed_tokens and lead:
+                base, lead = self._prefix_state(shared), []  # too long for one row: cache the question first
+            start = 0
+            while start < len(idx):
+                width, stop = len(lead), start
+                while stop < len(idx) and (stop == start or width + len(tails[stop]) <= self.max_packed_tokens):
+                    width += len(tails[stop])
+                    stop += 1
+                logits = self._score_packed(base, lead, tails[start:stop])
+                scores[idx[start:stop]] = logits[:, cand].double().numpy()
+                start = stop
         return scores, np.zeros_like(scores, dtype=bool)
+
+    def _score_packed(self, base, lead: list[int], tails: Sequence[tuple[int, ...]]) -> torch.Tensor:
+        """Logits after each tail, from ONE forward of a single row ``lead + tail_1 + ... + tail_n``.
+
+        A block mask lets every token see the cached prefix and the lead (e.g. the item's
+        question); a tail's tokens also see their own earlier tokens and nothing of the other
+        tails, and each tail's positions restart right after the lead. The shared prefix is
+        therefore attended to once per row instead of being copied per prompt.
+        Shapes: mask (1, 1, T, P + T) with T = len(lead) + sum(len(tails)).
+        """
+        from transformers import DynamicCache
+
+        past0, last_logits, _, plen = base
+        if not lead and any(len(t) == 0 for t in tails):
+            raise LabeldistError("internal: empty prompt tail in packed scoring", "report this as a bug")
+        total = len(lead) + sum(len(t) for t in tails)
+        ids = torch.tensor([list(lead) + [tok for t in tails for tok in t]], dtype=torch.long)
+        pos = torch.empty(total, dtype=torch.long)
+        pos[: len(lead)] = torch.arange(plen, plen + len(lead))
+        allowed = torch.zeros(total, plen + total, dtype=torch.bool)
+        allowed[:, :plen] = True
+        lead_end = len(lead)
+        allowed[:lead_end, plen:plen + lead_end] = torch.tril(torch.ones(lead_end, lead_end, dtype=torch.bool))
+        last = []
+        at = lead_end
+        for t in tails:
+            n = len(t)
+            pos[at:at + n] = torch.arange(plen + lead_end, plen + lead_end + n)
+            allowed[at:at + n, plen:plen + lead_end] = True
+            allowed[at:at + n, plen + at:plen + at + n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
+            last.append(at + n - 1 if n else at - 1)
+            at += n
+        past = copy.deepcopy(past0) if past0 is not None else DynamicCache(config=self.model.config)
+        keep = torch.tensor(sorted(set(last)), dtype=torch.long)
+        with torch.inference_mode():
+            self.stats["forward_tokens"] += total
+            self.stats["forward_calls"] += 1
+            out = self.model(input_ids=ids, attention_mask=allowed[None, None], position_ids=pos[None], cache=past,
+                             use_cache=True, logits_to_keep=keep)
+        rows = {int(k): r for r, k in enumerate(keep.tolist())}
+        return out.logits[0, [rows[i] for i in last]].float()
 
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
                  stop: Sequence[str] = (), want_hidden: bool = False) -> list[Generation]:

@@ -111,9 +111,11 @@ class FewShotPrompter:
 
     @property
     def stop(self) -> list[str]:
-        """Stop strings: the template's text before ``{text}`` (the next example's start)."""
+        """Stop strings: the template's text before ``{text}`` (the next example's start), and for
+        JSON answers the closing ``}`` — nothing after it is ever read, so decoding it is waste."""
         head = self.config.template[: self.config.template.index("{text}")]
-        return [s for s in dict.fromkeys([head, head.strip()]) if s]
+        extra = ["}"] if self.config.label_format == "json" else []
+        return [s for s in dict.fromkeys([head, head.strip(), *extra]) if s]
 
     @property
     def slot_contexts(self) -> list[str]:

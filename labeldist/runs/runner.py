@@ -83,7 +83,8 @@ class Classifier:
     def __init__(self, backend: Backend, label_set: LabelSet, config: RunConfig, demo_pool: Sequence[Example] = ()):
         self.backend, self.label_set, self.config = backend, label_set, config
         pc = config.prompt
-        self.demos = sample_demos(demo_pool, label_set, min(pc.shots, len(demo_pool)) if demo_pool else 0,
+        # No demo pool means zero-shot (recorded in the manifest); a pool too small for --shots is an error.
+        self.demos = sample_demos(demo_pool, label_set, pc.shots if demo_pool else 0,
                                   strategy=pc.demo_sampling, seed=pc.seed, ratio=pc.demo_ratio)
         self.prompter = FewShotPrompter(pc, label_set, self.demos, backend)
         self.token_map: LabelTokenMap = build_label_token_map(
@@ -157,7 +158,8 @@ def run_examples(
         dup = next(i for i in ids if ids.count(i) > 1)
         raise LabeldistError(f"duplicate example id {dup!r}", "give every example a unique id")
     done = store.done if store is not None else {}
-    pending = [ex for ex in examples if ex.id not in done]
+    # Similar lengths share a batch, so little compute goes into padding (records are keyed by id).
+    pending = sorted((ex for ex in examples if ex.id not in done), key=lambda ex: len(ex.text))
     summary = RunSummary(n_examples=len(examples), n_resumed=len(examples) - len(pending))
     results: dict[str, ExampleRecord] = {i: ExampleRecord.from_dict(done[i]) for i in ids if i in done}
     t0 = time.perf_counter()

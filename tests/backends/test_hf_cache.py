@@ -42,8 +42,19 @@ def test_three_level_segments_equal_full_forward(tiny_backend):
     scores, _ = tiny_backend.score_next(prompts, candidate_ids=cands)
     for p, row in zip(prompts, scores):
         np.testing.assert_allclose(row, _full_logits(tiny_backend, p.ids)[cands], atol=TOL)
-    # The item-level cache now exists on top of the run-level one.
-    assert (run, item) in tiny_backend._prefix_cache
+    # The run-level prefix is cached; the item's question rode in the packed row.
+    assert (run,) in tiny_backend._prefix_cache and (run, item) not in tiny_backend._prefix_cache
+
+
+def test_packed_scoring_in_chunks_equals_full_forward(tiny_backend, monkeypatch):
+    run = tuple(tiny_backend.encode("Another header.\n\n"))
+    item = tuple(tiny_backend.encode("Question: chunk me\n"))
+    ends = [tuple(tiny_backend.encode(f"Label: option {i}\nIs it:")) for i in range(7)]
+    prompts = [PromptIds((run, item, e)) for e in ends]
+    monkeypatch.setattr(tiny_backend, "max_packed_tokens", 12)  # forces the question into the cache, tails in chunks
+    scores, _ = tiny_backend.score_next(prompts, candidate_ids=[5, 6, 7])
+    for p, row in zip(prompts, scores):
+        np.testing.assert_allclose(row, _full_logits(tiny_backend, p.ids)[[5, 6, 7]], atol=TOL)
 
 
 def test_batched_generation_equals_hf_generate(tiny_backend):

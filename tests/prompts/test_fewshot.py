@@ -30,7 +30,7 @@ def test_plain_prompt_text_exact(tiny_backend):
         "Input: what now"  # stripped: the model writes "\n" itself
     )
     assert full == expected and full.startswith(prefix)
-    assert p.stop == ["Input: ", "Input:"]
+    assert p.stop == ["Input: ", "Input:", "}"]
     assert p.slot_contexts == ['\n{"label": ["', '", "']
 
 
