@@ -160,6 +160,9 @@ def run(
         **(extra_manifest or {}),
     }
     store = RunStore.open(out_dir, manifest)
+    missing = {k: v for k, v in (extra_manifest or {}).items() if store.manifest.get(k) is None and v is not None}
+    if missing:  # e.g. a run made before base rates were recorded
+        store.update_manifest(**missing)
     records, summary = run_examples(clf, examples, store=store, progress=progress)
     store.update_manifest(summary=summary.to_dict(), n_examples=len(examples), example_ids_sha256=ids_digest,
                           complete=True)

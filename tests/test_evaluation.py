@@ -269,3 +269,22 @@ def test_same_run_twice_is_an_error(tmp_path):
     run = make_run(tmp_path / "a")
     with pytest.raises(LabeldistError, match="the same run directory was given twice"):
         evaluate_runs([run, tmp_path / "a" / "."], n_boot=20)
+
+
+def test_examples_without_aggregate_label_count_only_for_distribution_metrics(tmp_path):
+    # ex0 and ex3 have no aggregate label (a plurality tie): NLL/L1 use all 16, F1 the other 14.
+    def tie(i, rec):
+        if i in (0, 3):
+            rec.gold = None
+
+    run = make_run(tmp_path / "r", edit=tie)
+    res = evaluate_runs([run], n_boot=50)
+    human, _, p = arrays(make_run(tmp_path / "full"), "first_step")
+    from labeldist.runs.store import iter_records
+
+    recs = list(iter_records(run))
+    keep = np.array([r.gold is not None for r in recs])
+    gold = np.array([LabelSet(LABELS).multi_hot(r.gold) for r in recs if r.gold is not None], dtype=float)
+    assert res.score("toy", "first_step", "nll").value == pytest.approx(nll_loss(human, p))
+    assert res.score("toy", "first_step", "example_f1").value == pytest.approx(example_f1_score(gold, p[keep]))
+    assert any("2 of 16 examples have no aggregate label" in n for n in res.notes)

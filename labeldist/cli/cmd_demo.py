@@ -64,7 +64,8 @@ def _alignment(args, backend, methods) -> None:
     train = list(ds.split("train"))
     config = RunConfig(model=backend.info.name, dtype=backend.info.dtype or "auto", methods=methods,
                        prompt=PromptConfig(shots=10))
-    base_rates = [sum(l in (e.gold or ()) for e in train) / len(train) for l in ds.label_set.labels]
+    labelled = [e for e in train if e.gold is not None]  # plurality ties have no aggregate label
+    base_rates = [sum(l in e.gold for e in labelled) / len(labelled) for l in ds.label_set.labels]
     out = Path(args.out + f"-{backend.info.name}")
     print(f"alignment with human raters: {len(items)} VADER tweets (20+ raters each, ratings -4..+4 -> "
           f"{', '.join(ds.label_set.labels)}), 10 demos from the train half; run directory {out}")

@@ -96,8 +96,9 @@ def run(args) -> int:
     config = run_config(args)
     examples, label_set, pool, source = load_inputs(args)
     base_rates = None
-    if pool and all(e.gold is not None for e in pool):
-        base_rates = [sum(l in e.gold for e in pool) / len(pool) for l in label_set.labels]
+    labelled = [e for e in pool if e.gold is not None]  # ties have no aggregate label
+    if labelled:
+        base_rates = [sum(l in e.gold for e in labelled) / len(labelled) for l in label_set.labels]
     out = Path(args.out) if args.out else default_out(source, config)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
     res = api.run(examples, label_set, out, config=config, demo_pool=pool, data_source=source, backend=backend,

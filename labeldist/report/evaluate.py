@@ -26,7 +26,7 @@ from labeldist.metrics import METRICS, base_rate_baseline, uniform_baseline
 from labeldist.metrics.registry import metric_scorer
 from labeldist.metrics.bootstrap import iter_resample_weights, paired_test_from_values, percentile_interval
 from labeldist.report.calibration import COMPARE_TO_NONE, calibrated_probs, fit_compare_to_none
-from labeldist.report.load import DatasetBlock, Run, build_block, load_run
+from labeldist.report.load import DatasetBlock, Run, build_block, gold_mask, load_run
 from labeldist.report.result import Comparison, DatasetInfo, EvaluationResult, Score
 
 BASE_RATE = "baseline: base rate"
@@ -92,10 +92,11 @@ def _calibrated(block: DatasetBlock, names: list[str], calibrate: str, calibrati
 def _per_label_rows(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray]) -> list[dict]:
     out = []
     human, gold = targets.get("human"), targets.get("gold")
+    keep = targets.get("gold_mask", slice(None))
     per = {}
     for row, p in rows.items():
         if gold is not None:
-            per[row] = {k: METRICS[k].func(gold, p, multilabel=info.multilabel, reduce="none")
+            per[row] = {k: METRICS[k].func(gold[keep], p[keep], multilabel=info.multilabel, reduce="none")
                         for k in ("macro_f1", "ece", "roc_auc", "average_precision")}
         for j, label in enumerate(info.labels):
             d = {"dataset": info.name, "method": row, "label": label, "mean_pred": float(p[:, j].mean())}
@@ -103,7 +104,7 @@ def _per_label_rows(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray
                 d["mean_human"] = float(human[:, j].mean())
                 d["l1"] = float(np.abs(np.clip(p[:, j], 1e-8, 1 - 1e-8) - human[:, j]).mean())
             if gold is not None:
-                d["gold_rate"] = float(gold[:, j].mean())
+                d["gold_rate"] = float(gold[keep][:, j].mean())
                 d.update({("f1" if k == "macro_f1" else k): float(v[j]) for k, v in per[row].items()})
             out.append(d)
     return out
@@ -116,6 +117,10 @@ def _score_block(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], 
     ones = np.ones((1, n))
     scorers = {(r, m): metric_scorer(m, targets[METRICS[m].target], p, multilabel=info.multilabel)
                for r, p in rows.items() for m in metrics}
+    mask = targets.get("gold_mask")
+    if mask is not None:  # examples without an aggregate label weigh 0 in gold-based metrics
+        scorers = {(r, m): (lambda w, f=f: f(w * mask)) if METRICS[m].target == "gold" else f
+                   for (r, m), f in scorers.items()}
     est = {key: float(score(ones)[0]) for key, score in scorers.items()}
     boot = {key: np.empty(n_boot) for key in est}
     for sl, w in iter_resample_weights(n, n_boot=n_boot, seed=seed):  # same resamples for every row and metric
@@ -125,7 +130,9 @@ def _score_block(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], 
     for (r, m), value in est.items():
         excluded = None
         if METRICS[m].level == "label":
-            per_label = METRICS[m].func(targets[METRICS[m].target], rows[r], multilabel=info.multilabel, reduce="none")
+            keep = mask if (mask is not None and METRICS[m].target == "gold") else slice(None)
+            per_label = METRICS[m].func(targets[METRICS[m].target][keep], rows[r][keep], multilabel=info.multilabel,
+                                        reduce="none")
             excluded = int(np.isnan(per_label).sum())
         iv = percentile_interval(value, boot[r, m], confidence=confidence)
         scores.append(Score(info.name, r, m, iv.estimate, iv.low, iv.high, n, excluded))
@@ -186,6 +193,11 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
             rows.update(_calibrated(block, names, calibrate, calibration, notes))
         row_order += [r for r in rows if r not in row_order]
         targets = {"human": block.human, "gold": block.gold}
+        mask = gold_mask(block.records[str(group[0].run_dir)])
+        if block.gold is not None and not mask.all():
+            targets["gold_mask"] = mask
+            notes.append(f"{block.name}: {int((~mask).sum())} of {len(mask)} examples have no aggregate label "
+                         f"(annotator plurality tie); F1, Jaccard, ECE, ROC-AUC and AP use the other {int(mask.sum())}")
         if block.human is None:
             notes.append(f"{block.name}: no example has an annotator distribution (aggregate labels only), "
                          "so NLL, L1 and Brier are not reported")
@@ -197,7 +209,7 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
                            tuple(m for m in METRICS if targets[METRICS[m].target] is not None))
         s, c = _score_block(info, targets, rows, n_boot=n_boot, seed=seed, confidence=confidence)
         if block.gold is not None:
-            single = [l for l, col in zip(info.labels, block.gold.T) if col.min() == col.max()]
+            single = [l for l, col in zip(info.labels, block.gold[mask].T) if col.min() == col.max()]
             if single:
                 notes.append(f"{info.name}: ROC-AUC and AP leave out {len(single)} of {len(info.labels)} labels with a "
                              f"single gold class ({', '.join(single)}): NaN per label, not averaged")

@@ -100,17 +100,25 @@ def human_matrix(run: Run, records: Sequence[ExampleRecord], *, purpose: str) ->
     return np.array([r.human.probs for r in records], dtype=np.float64)
 
 
+def gold_mask(records: Sequence[ExampleRecord]) -> np.ndarray:
+    """True for the examples that have an aggregate label (a plurality tie leaves ``gold`` None)."""
+    return np.array([r.gold is not None for r in records], dtype=bool)
+
+
 def gold_matrix(run: Run, records: Sequence[ExampleRecord]) -> np.ndarray | None:
-    """Multi-hot aggregate gold (n, L), or None if no record has gold; error if only some do."""
+    """Multi-hot aggregate gold (n, L), or None if no record has gold.
+
+    Examples without an aggregate label (ties) get a zero row here; gold-based metrics give
+    them weight 0 through :func:`gold_mask`, so they count only for NLL / L1 / Brier.
+    """
     has = [r.gold is not None for r in records]
     if not any(has):
         return None
-    if not all(has):
-        bad = records[has.index(False)]
-        raise LabeldistError(f"run {run}: example id {bad.id!r} has no gold labels ({sum(has)} of {len(has)} have)",
-                             "give every example its aggregate labels, or none of them")
     rows = []
     for r in records:
+        if r.gold is None:
+            rows.append((0,) * run.label_set.n_labels)
+            continue
         try:
             rows.append(run.label_set.multi_hot(r.gold))
         except LabeldistError as e:
