@@ -111,6 +111,9 @@ def run(args) -> int:
         print(f"  no label token generated (uniform fallback) for: {s.fallbacks}")
     if s.bounded_share:
         print(f"  {100 * s.bounded_share:.2f}% of the label scores read are top-k bounds, not exact values (served model)")
+    if s.binary_position_disagreement is not None:
+        print(f"  binary breakdown: the two orders of a pair pick different winners for "
+              f"{100 * s.binary_position_disagreement:.1f}% of pairs (position bias; averaged out)")
     if s.unknown_outputs:
         print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
     print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")

@@ -72,6 +72,7 @@ class RunSummary:
     malformed_answers: int = 0
     examples_without_label_token: int = 0
     bounded_share: float = 0.0  # share of read scores that are only top-k bounds (served models)
+    binary_position_disagreement: float | None = None  # mean share of pairs whose two orders disagree
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -196,6 +197,9 @@ def run_examples(
             summary.malformed_answers += int(not rec.breakdown.get("answer_well_formed", True))
             summary.examples_without_label_token += int(not rec.steps)
     summary.bounded_share = round(bounded / scored, 6) if scored else 0.0
+    dis = [r.breakdown["binary"]["position_disagreement"] for r in records
+           if isinstance(r.breakdown.get("binary"), dict) and r.breakdown["binary"].get("position_disagreement") is not None]
+    summary.binary_position_disagreement = round(float(np.mean(dis)), 6) if dis else None
     return records, summary
 
 

@@ -3,6 +3,7 @@ on each full prompt (tolerance 1e-4 on logits, fp32, same kernel), and the proba
 the formulas by hand."""
 
 import numpy as np
+import pytest
 import torch
 
 from labeldist.prompts.fewshot import PromptConfig
@@ -72,7 +73,15 @@ def test_binary_single_forward_equals_generate_and_bt(tiny_backend):
 def test_both_orders_doubles_prompts_and_reports_disagreement(tiny_backend):
     _, rec = _scored(tiny_backend, ("binary",), binary_both_orders=True)
     assert rec.cost["binary"]["prompts"] == 6
-    assert 0.0 <= rec.breakdown["binary"]["position_disagreement"] <= 1.0
+    d = rec.breakdown["binary"]["position_disagreement"]
+    assert 0.0 <= d <= 1.0
+    # the run summary averages it over items
+    from labeldist.runs.runner import Classifier, RunConfig, run_examples
+
+    clf = Classifier(tiny_backend, LS, RunConfig(methods=("binary",), prompt=PromptConfig(shots=3),
+                                                 binary_both_orders=True), DEMOS)
+    _, summary = run_examples(clf, [Example("q", "what a day")], progress=False)
+    assert summary.binary_position_disagreement == pytest.approx(d, abs=1e-6)
 
 
 def test_too_many_pairs_is_refused_before_any_work(tiny_backend):
