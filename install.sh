@@ -26,7 +26,9 @@ pip_install() {
     echo "[install] failed: pip install $*" >&2
     exit 1
   fi
-  echo "$out" | grep -v "is ignored" >&2 || true
+  local shown
+  shown=$(echo "$out" | grep -v "is ignored" || true)
+  if [ -n "$shown" ]; then echo "$shown" >&2; fi
 }
 # torch first, from the CPU wheel: anything that pulled torch before would fetch a CUDA build.
 say "torch==2.13.0 (CPU)"
