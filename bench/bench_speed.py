@@ -108,7 +108,6 @@ def main(argv=None) -> int:
     from labeldist.data.registry import eval_splits
     from labeldist.prompts.breakdown import build_binary_prompt, build_unary_prompt
     from labeldist.prompts.fewshot import PromptConfig
-    from labeldist.runs.breakdown_runner import segment_prompts
     from labeldist.runs.records import ExampleRecord, softmax
     from labeldist.runs.runner import Classifier, RunConfig
 

@@ -114,7 +114,9 @@ class Backend(ABC):
 
     def chat_prompt(self, messages: list[dict]) -> str:
         """Render a chat with the model's own template, ending with the assistant turn's start."""
-        raise NotImplementedError(f"backend {type(self).__name__} has no chat template")
+        from labeldist.errors import LabeldistError
+
+        raise LabeldistError(f"backend {type(self).__name__} cannot render chat templates", "drop --chat")
 
     # -- model -----------------------------------------------------------------------
     @abstractmethod

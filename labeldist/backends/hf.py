@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from labeldist.backends.tokenizer import LocalTokenizerMixin
 from labeldist.backends.base import Backend, BackendInfo, Generation, PromptIds
 from labeldist.backends.models import ResolvedModel, cache_dir, resolve_model
 from labeldist.errors import LabeldistError
@@ -98,7 +99,7 @@ def load_model_and_tokenizer(resolved: ResolvedModel, dtype: torch.dtype):
     return model.eval(), tok, "gguf"
 
 
-class HFBackend(Backend):
+class HFBackend(LocalTokenizerMixin, Backend):
     """Greedy generation and next-token scoring with a transformers causal LM on CPU.
 
     Parameters
@@ -158,18 +159,6 @@ class HFBackend(Backend):
         return self
 
     # -- tokenizer -------------------------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-    @property
-    def bos_ids(self) -> list[int]:
-        with_special = self.tokenizer("a", add_special_tokens=True)["input_ids"]
-        without = self.tokenizer("a", add_special_tokens=False)["input_ids"]
-        return list(with_special[: len(with_special) - len(without)]) if with_special[-len(without):] == without else []
-
     @property
     def eos_ids(self) -> frozenset[int]:
         ids = set()
@@ -183,15 +172,6 @@ class HFBackend(Backend):
     @property
     def context_length(self) -> int:
         return int(getattr(self.model.config, "max_position_embeddings", 2048) or 2048)
-
-    @property
-    def vocab(self) -> dict[str, int]:
-        return self.tokenizer.get_vocab()
-
-    def chat_prompt(self, messages: list[dict]) -> str:
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise LabeldistError(f"model {self.info.name!r} has no chat template", "drop --chat (use the plain few-shot prompt)")
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- prefix cache ------------------------------------------------------------------
     def _forward(self, ids: torch.Tensor, *, past=None, attention_mask=None, position_ids=None, want_hidden=False):

@@ -44,6 +44,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from labeldist.backends.tokenizer import LocalTokenizerMixin
 from labeldist.backends.base import Backend, BackendInfo, Generation, PromptIds
 from labeldist.backends.http_protocol import (
     Completion,
@@ -158,7 +159,7 @@ def _read_json(e: urllib.error.HTTPError):
         return str(e.reason)
 
 
-class HTTPBackend(Backend):
+class HTTPBackend(LocalTokenizerMixin, Backend):
     """Greedy generation and next-token scoring against OpenAI-compatible servers.
 
     Parameters
@@ -408,18 +409,6 @@ class HTTPBackend(Backend):
                 )
 
     # -- tokenizer -------------------------------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
-
-    @property
-    def bos_ids(self) -> list[int]:
-        with_special = self.tokenizer("a", add_special_tokens=True)["input_ids"]
-        without = self.tokenizer("a", add_special_tokens=False)["input_ids"]
-        return list(with_special[: len(with_special) - len(without)]) if with_special[-len(without):] == without else []
-
     @property
     def eos_ids(self) -> frozenset[int]:
         return self._eos
@@ -430,15 +419,6 @@ class HTTPBackend(Backend):
             return int(self._context)
         n = getattr(self.tokenizer, "model_max_length", None)
         return int(n) if isinstance(n, int) and 0 < n < 10_000_000 else 2048
-
-    @property
-    def vocab(self) -> dict[str, int]:
-        return self.tokenizer.get_vocab()
-
-    def chat_prompt(self, messages: list[dict]) -> str:
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise LabeldistError(f"model {self.info.name!r} has no chat template", "drop --chat (use the plain few-shot prompt)")
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- interface -----------------------------------------------------------------------------
     def score_next(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

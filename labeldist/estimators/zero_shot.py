@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from labeldist.records import LabelSet
-from labeldist.records import StepScores, softmax
+from labeldist.records import StepScores
 
 EPS = 1e-8
 

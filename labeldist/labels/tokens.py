@@ -132,7 +132,7 @@ def build_label_token_map(
                 a, b = cands[owner[t]], cands[ci]
                 raise LabeldistError(
                     f"labels {a!r} and {b!r} start with the same token {decode([t])!r}, so their probabilities cannot be told apart",
-                    f"rename one of them (e.g. a synonym or a distinct first word) so their first tokens differ",
+                    "rename one of them (e.g. a synonym or a distinct first word) so their first tokens differ",
                 )
             owner[t] = ci
     # Secondary variants shared with another candidate (canonical or secondary) are ambiguous: drop them.
