@@ -118,6 +118,20 @@ class Backend(ABC):
 
         raise LabeldistError(f"backend {type(self).__name__} cannot render chat templates", "drop --chat")
 
+    context_owner = "model"  # how errors name whose context is exceeded
+
+    def check_length(self, prompts: Sequence[PromptIds], extra: int) -> None:
+        """Refuse any prompt whose tokens plus ``extra`` to generate exceed the context length."""
+        from labeldist.errors import LabeldistError
+
+        for i, p in enumerate(prompts):
+            if len(p) + extra > self.context_length:
+                raise LabeldistError(
+                    f"prompt {i} has {len(p)} tokens + {extra} to generate, over the {self.context_owner}'s context "
+                    f"of {self.context_length}",
+                    f"use fewer demonstrations (--shots), shorter texts, or a {self.context_owner} with a longer context",
+                )
+
     # -- model -----------------------------------------------------------------------
     @abstractmethod
     def generate(

@@ -220,14 +220,6 @@ class HFBackend(LocalTokenizerMixin, Backend):
             self._prefix_cache.popitem(last=False)
         return state
 
-    def _check_length(self, prompts: Sequence[PromptIds], extra: int) -> None:
-        for i, p in enumerate(prompts):
-            if len(p) + extra > self.context_length:
-                raise LabeldistError(
-                    f"prompt {i} has {len(p)} tokens + {extra} to generate, over the model's context of {self.context_length}",
-                    "use fewer demonstrations (--shots), shorter texts, or a model with a longer context",
-                )
-
     @staticmethod
     def _group(prompts: Sequence[PromptIds]) -> list[tuple[tuple, list[int]]]:
         """Group prompt indices by their leading segments (all but the last segment)."""
@@ -268,7 +260,7 @@ class HFBackend(LocalTokenizerMixin, Backend):
     # -- interface -----------------------------------------------------------------------
     def score_next(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Next-token scores; prompts sharing all but their last segment are scored in one packed forward."""
-        self._check_length(prompts, 1)
+        self.check_length(prompts, 1)
         cand = torch.tensor(list(candidate_ids), dtype=torch.long)
         scores = np.zeros((len(prompts), len(cand)), dtype=np.float64)
         for shared, idx in self._group(prompts):
@@ -335,7 +327,7 @@ class HFBackend(LocalTokenizerMixin, Backend):
 
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
                  stop: Sequence[str] = (), want_hidden: bool = False) -> list[Generation]:
-        self._check_length(prompts, max_new_tokens)
+        self.check_length(prompts, max_new_tokens)
         results: list[Generation | None] = [None] * len(prompts)
         for shared, idx in self._group(prompts):
             prefix = self._prefix_state(shared) if shared else (None, None, None, 0)

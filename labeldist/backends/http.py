@@ -196,6 +196,8 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
     dtype, batch_size : ignored (accepted so ``labeldist.api`` can pass local options).
     """
 
+    context_owner = "server"
+
     def __init__(self, model: str, *, base_url: str | Sequence[str], concurrency: int = 4, timeout: float = 60,
                  retries: int = 5, top_logprobs: int = 20, tokenizer=None, api_key: str | None = None,
                  served_model: str | None = None, missing: str = "auto", backoff: float = 0.25,
@@ -400,14 +402,6 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
         self.client.count("exact_requests", len(jobs))
         return self._map(lambda ids, tok: self._exact_one(ids, tok, self.exact_mode), jobs)
 
-    def _check_length(self, prompts: Sequence[PromptIds], extra: int) -> None:
-        for i, p in enumerate(prompts):
-            if len(p) + extra > self.context_length:
-                raise LabeldistError(
-                    f"prompt {i} has {len(p)} tokens + {extra} to generate, over the server's context of {self.context_length}",
-                    "use fewer demonstrations (--shots), shorter texts, or a server with a longer context",
-                )
-
     # -- tokenizer -------------------------------------------------------------------------
     @property
     def eos_ids(self) -> frozenset[int]:
@@ -422,7 +416,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
 
     # -- interface -----------------------------------------------------------------------------
     def score_next(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        self._check_length(prompts, 1)
+        self.check_length(prompts, 1)
         cand = [int(c) for c in candidate_ids]
         comps = self._map(lambda ids: self._complete(ids, max_tokens=1), [(p.ids,) for p in prompts])
         scores, bounded = fill_scores([c.steps[0] for c in comps], cand)
@@ -437,7 +431,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
                  stop: Sequence[str] = (), want_hidden: bool = False) -> list[Generation]:
         if want_hidden:
             raise LabeldistError("the http backend cannot return hidden states", "use --backend hf for methods that need them")
-        self._check_length(prompts, max_new_tokens)
+        self.check_length(prompts, max_new_tokens)
         cand = [int(c) for c in candidate_ids]
         cand_set = set(cand)
         comps = self._map(lambda ids: self._complete(ids, max_tokens=max_new_tokens), [(p.ids,) for p in prompts])
