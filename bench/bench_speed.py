@@ -72,12 +72,12 @@ def reference_generate(backend, text: str, max_new_tokens: int, stop: list[str])
     """The reference's call: batch 1, full prompt, eager attention, attentions + hidden states returned."""
     import torch
 
-    ids = torch.tensor([backend.bos_ids + backend.encode(text)])
+    ids = torch.tensor([backend.tokenizer.bos_ids + backend.tokenizer.encode(text)])
     with torch.inference_mode():
         out = backend.model.generate(
             ids, max_new_tokens=max_new_tokens, do_sample=False, output_scores=True, output_attentions=True,
             output_hidden_states=True, return_dict_in_generate=True, stop_strings=stop or None,
-            tokenizer=backend.tokenizer, pad_token_id=backend.tokenizer.pad_token_id,
+            tokenizer=backend.tokenizer, pad_token_id=backend.tokenizer.pad_id,
             temperature=None, top_p=None, top_k=None,
         )
     gen = out.sequences[0, ids.shape[1]:].tolist()
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     from labeldist.data.registry import eval_splits
     from labeldist.prompts.breakdown import build_binary_prompt, build_unary_prompt
     from labeldist.prompts.fewshot import PromptConfig
-    from labeldist.runs.records import ExampleRecord, softmax
+    from labeldist.records import ExampleRecord, softmax
     from labeldist.runs.runner import Classifier, RunConfig
 
     torch.set_num_threads(args.threads)
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
                     gen, scores, ntok = reference_generate(backend, text, config.prompt.max_new_tokens, clf.prompter.stop)
                     ref_tokens += ntok
                     ref = np.array([scores[0][scorer.targets[kind][w]].max() for w in words])
-                    ours_sc = np.array([max(ours.breakdown[kind]["scores"][w][e]) for w in words])
+                    ours_sc = np.array([max(getattr(ours, kind).scores[w][e]) for w in words])
                     max_dp = max(max_dp, float(np.abs(softmax(ref) - softmax(ours_sc)).max()))
             rows[kind].update(ref_s=(time.perf_counter() - t) / n, ref_tokens=ref_tokens / n)
             agree[kind] = {"items": n, "max_abs_prob_diff": max_dp}

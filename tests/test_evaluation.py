@@ -11,8 +11,9 @@ from labeldist.errors import LabeldistError
 from labeldist.metrics import example_f1_score, l1_error, nll_loss
 from labeldist.records import HumanDistribution, LabelSet
 from labeldist.report import BASE_RATE, UNIFORM, evaluate_runs
-from labeldist.runs.records import ExampleRecord, StepScores
+from labeldist.records import ExampleRecord, StepScores
 from labeldist.runs.store import RunStore
+from tests.helpers import make_manifest
 
 LABELS = ("joy", "anger", "fear")
 
@@ -23,9 +24,8 @@ def make_run(path, *, labels=LABELS, multilabel=True, dataset="toy", model="fake
     rng = np.random.default_rng(seed)
     ls = LabelSet(labels, multilabel=multilabel)
     n_labels = len(labels)
-    manifest = {"label_set": ls.to_dict(), "dataset": dataset, "model": {"name": model}, "config": {"seed": seed}}
-    if base_rates:
-        manifest["train_base_rates"] = [0.2] * n_labels
+    manifest = make_manifest({"seed": seed}, labels=labels, multilabel=multilabel, dataset=dataset, model=model,
+                             train_base_rates=[0.2] * n_labels if base_rates else None)
     store = RunStore.open(path, manifest)
     data_rng = np.random.default_rng(1234)  # the dataset (ids, human, gold) is the same in every run
     for i in range(n_dev + n_test):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from labeldist.estimators.zero_shot import (
-    compare_to_none, estimate_all, first_step, hard_predictions, max_over_generations, uniform)
-from labeldist.records import LabelSet
-from labeldist.runs.records import StepScores
+    compare_to_none, first_step, hard_predictions, max_over_generations, no_label_fallback)
+from labeldist.methods import apply_methods, selected_methods
+from labeldist.records import ExampleRecord, GenerationRecord, LabelSet, StepScores
 
 LS = LabelSet(("a", "b"))
 
@@ -45,11 +45,20 @@ def test_max_over_generations_floor_and_none_excluded():
     np.testing.assert_allclose(p, [0.5, 1e-8])
 
 
+def estimate_all(steps, parsed, label_set):
+    """Every generation method on one record, as the runner computes them."""
+    rec = ExampleRecord("x", "text", steps=list(steps),
+                        generation=GenerationRecord("", [], list(parsed), [], "eos"))
+    fallbacks = apply_methods(rec, selected_methods(["generation"], label_set), label_set)
+    assert rec.fallbacks == fallbacks  # stored in the record, not only returned
+    return rec.methods, fallbacks
+
+
 def test_no_label_token_falls_back_and_is_reported():
     probs, fallbacks = estimate_all([], [], LS)
     assert fallbacks == ["first_step", "compare_to_none", "max_over_generations"]
     np.testing.assert_allclose(probs["first_step"], [1 / 3, 1 / 3])
-    np.testing.assert_allclose(uniform(LS), [1 / 3, 1 / 3])
+    np.testing.assert_allclose(no_label_fallback(LS), [1 / 3, 1 / 3])
 
 
 def test_single_label_has_no_compare_to_none():

@@ -7,36 +7,26 @@ an HTTP backend returns log-probabilities. Every estimator in labeldist only use
 differences of scores within one step (softmax over candidates, z_l - z_none), which the
 constant cancels out of.
 
-Prompts are given as :class:`PromptIds`, a tuple of token-id segments. Segment
-boundaries are cache points: a backend may keep the key/value cache of any leading run of
-segments and reuse it for later prompts that start with the same segments (the few-shot
-prefix is one segment; a breakdown item's question another).
+Prompts are given as :class:`~labeldist.records.PromptIds`, a tuple of token-id segments.
+Segment boundaries are cache points: a backend may keep the key/value cache of any leading
+run of segments and reuse it for later prompts that start with the same segments (the
+few-shot prefix is one segment; a breakdown item's question another).
+
+The interface is deliberately narrow: ``tokenizer``, ``info``, ``stats``, ``eos_ids``,
+``context_length``, ``check_length``, ``generate``, ``score_next`` and ``close``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class PromptIds:
-    """A prompt as token ids, split into segments at cache points.
-
-    ``ids`` is the concatenation of ``segments``; special tokens (BOS) are already in it.
-    """
-
-    segments: tuple[tuple[int, ...], ...]
-
-    @property
-    def ids(self) -> tuple[int, ...]:
-        return tuple(t for seg in self.segments for t in seg)
-
-    def __len__(self) -> int:
-        return sum(len(s) for s in self.segments)
+from labeldist.errors import LabeldistError
+from labeldist.records import ModelInfo, PromptIds
+from labeldist.tokenizer import Tokenizer
 
 
 @dataclass
@@ -66,36 +56,17 @@ class Generation:
     hidden: np.ndarray | None = None
 
 
-@dataclass
-class BackendInfo:
-    """What a run records about the model it used."""
-
-    name: str
-    backend: str
-    source: str
-    sha256: str | None = None
-    dtype: str | None = None
-    extra: dict = field(default_factory=dict)
-
-
 class Backend(ABC):
     """Batch in, list out, same order. Implementations: transformers, HTTP."""
 
-    info: BackendInfo
-
-    # -- tokenizer -----------------------------------------------------------------
-    @abstractmethod
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` without special tokens."""
-
-    @abstractmethod
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids`` (special tokens kept as text)."""
-
-    @property
-    @abstractmethod
-    def bos_ids(self) -> list[int]:
-        """Tokens the model expects at the very start of a prompt (may be empty)."""
+    #: What a run records about the model (name, backend, source, sha256, dtype, extra).
+    info: ModelInfo
+    #: The model's tokenizer (:class:`labeldist.tokenizer.Tokenizer`): prompts and label tokens are built on it.
+    tokenizer: Tokenizer
+    #: Cost accounting, monotonically increasing counters: at least ``forward_tokens`` (tokens
+    #: run through the model, prompt tokens a server served from its cache excluded) and
+    #: ``forward_calls``; backends may add their own (requests, retries, ...).
+    stats: dict[str, int]
 
     @property
     @abstractmethod
@@ -107,23 +78,10 @@ class Backend(ABC):
     def context_length(self) -> int:
         """Maximum number of tokens (prompt + generation) the model accepts."""
 
-    @property
-    @abstractmethod
-    def vocab(self) -> dict[str, int]:
-        """Token string -> id, as the tokenizer stores it (byte-level forms for BPE)."""
-
-    def chat_prompt(self, messages: list[dict]) -> str:
-        """Render a chat with the model's own template, ending with the assistant turn's start."""
-        from labeldist.errors import LabeldistError
-
-        raise LabeldistError(f"backend {type(self).__name__} cannot render chat templates", "drop --chat")
-
     context_owner = "model"  # how errors name whose context is exceeded
 
     def check_length(self, prompts: Sequence[PromptIds], extra: int) -> None:
         """Refuse any prompt whose tokens plus ``extra`` to generate exceed the context length."""
-        from labeldist.errors import LabeldistError
-
         for i, p in enumerate(prompts):
             if len(p) + extra > self.context_length:
                 raise LabeldistError(

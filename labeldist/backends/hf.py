@@ -26,10 +26,12 @@ from typing import Sequence
 
 import numpy as np
 
-from labeldist.backends.tokenizer import LocalTokenizerMixin
-from labeldist.backends.base import Backend, BackendInfo, Generation, PromptIds
+from labeldist.backends import DTYPES
+from labeldist.backends.base import Backend, Generation
 from labeldist.backends.models import ResolvedModel, cache_dir, resolve_model
+from labeldist.backends.tokenizer import HFTokenizer
 from labeldist.errors import LabeldistError
+from labeldist.records import ModelInfo, PromptIds
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -50,7 +52,7 @@ def resolve_dtype(dtype: str) -> torch.dtype:
         return torch.bfloat16 if cpu_supports_bf16() else torch.float32
     table = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
     if dtype not in table:
-        raise LabeldistError(f"unknown dtype {dtype!r}", "use auto, bf16 or fp32")
+        raise LabeldistError(f"unknown dtype {dtype!r}", f"use one of {', '.join(DTYPES)}")
     return table[dtype]
 
 
@@ -99,7 +101,7 @@ def load_model_and_tokenizer(resolved: ResolvedModel, dtype: torch.dtype):
     return model.eval(), tok, "gguf"
 
 
-class HFBackend(LocalTokenizerMixin, Backend):
+class HFBackend(Backend):
     """Greedy generation and next-token scoring with a transformers causal LM on CPU.
 
     Parameters
@@ -120,12 +122,13 @@ class HFBackend(LocalTokenizerMixin, Backend):
         t0 = time.perf_counter()
         self.resolved = resolve_model(model)
         self.dtype = resolve_dtype(dtype)
-        self.model, self.tokenizer, loaded_from = load_model_and_tokenizer(self.resolved, self.dtype)
+        self.model, hf_tokenizer, loaded_from = load_model_and_tokenizer(self.resolved, self.dtype)
+        self.tokenizer = HFTokenizer(hf_tokenizer, self.resolved.name)
         self.load_seconds = time.perf_counter() - t0
         self.batch_size = int(batch_size)
         self._prefix_cache: OrderedDict[tuple, tuple] = OrderedDict()
         self._prefix_cache_size = prefix_cache_size
-        self.info = BackendInfo(
+        self.info = ModelInfo(
             name=self.resolved.name,
             backend="hf",
             source=str(self.resolved.path),
@@ -147,12 +150,12 @@ class HFBackend(LocalTokenizerMixin, Backend):
         self = cls.__new__(cls)
         self.resolved = ResolvedModel(name, "object", Path("."), None, name)
         self.dtype = next(model.parameters()).dtype
-        self.model, self.tokenizer = model.eval(), tokenizer
+        self.model, self.tokenizer = model.eval(), HFTokenizer(tokenizer, name)
         self.load_seconds = 0.0
         self.batch_size = batch_size
         self._prefix_cache = OrderedDict()
         self._prefix_cache_size = 8
-        self.info = BackendInfo(name=name, backend="hf", source="object", dtype=str(self.dtype).replace("torch.", ""),
+        self.info = ModelInfo(name=name, backend="hf", source="object", dtype=str(self.dtype).replace("torch.", ""),
                                 extra={"architecture": type(model).__name__})
         self.stats = {"forward_tokens": 0, "forward_calls": 0}
         self.max_packed_tokens = 1024
@@ -163,7 +166,7 @@ class HFBackend(LocalTokenizerMixin, Backend):
     def eos_ids(self) -> frozenset[int]:
         ids = set()
         for src in (self.model.generation_config.eos_token_id if self.model.generation_config else None,
-                    self.tokenizer.eos_token_id):
+                    self.tokenizer.hf.eos_token_id):
             if src is None:
                 continue
             ids.update(src if isinstance(src, (list, tuple)) else [src])
@@ -239,7 +242,7 @@ class HFBackend(LocalTokenizerMixin, Backend):
                 past.batch_repeat_interleave(n)
             mask = torch.ones(n, plen, dtype=torch.long)
             return past, mask, torch.full((n,), plen), last_logits.expand(n, -1).clone(), last_hidden.expand(n, -1).clone()
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        pad = self.tokenizer.pad_id if self.tokenizer.pad_id is not None else 0
         ids = torch.full((n, width), pad, dtype=torch.long)
         tail_mask = torch.zeros(n, width, dtype=torch.long)
         for r, t in enumerate(tails):
@@ -360,7 +363,7 @@ class HFBackend(LocalTokenizerMixin, Backend):
                     hiddens[row].append(hidden[r].numpy())
                 if tok in eos:
                     reason[row] = "eos"
-                elif stop and any(s in self.decode(gen_ids[row]) for s in stop):
+                elif stop and any(s in self.tokenizer.decode(gen_ids[row]) for s in stop):
                     reason[row] = "stop"
                 else:
                     keep.append(r)

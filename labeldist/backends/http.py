@@ -44,8 +44,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from labeldist.backends.tokenizer import LocalTokenizerMixin
-from labeldist.backends.base import Backend, BackendInfo, Generation, PromptIds
+from labeldist.backends.base import Backend, Generation
 from labeldist.backends.http_protocol import (
     Completion,
     ResponseError,
@@ -61,7 +60,9 @@ from labeldist.backends.http_protocol import (
     tokenize_payload,
 )
 from labeldist.backends.models import ResolvedModel, load_tokenizer, resolve_model
+from labeldist.backends.tokenizer import HFTokenizer
 from labeldist.errors import LabeldistError
+from labeldist.records import ModelInfo, PromptIds
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -159,7 +160,7 @@ def _read_json(e: urllib.error.HTTPError):
         return str(e.reason)
 
 
-class HTTPBackend(LocalTokenizerMixin, Backend):
+class HTTPBackend(Backend):
     """Greedy generation and next-token scoring against OpenAI-compatible servers.
 
     Parameters
@@ -214,8 +215,9 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
         self.urls = normalize_base_urls(base_url)
         self.top_logprobs = int(top_logprobs)
         self.concurrency = int(concurrency)
-        self.resolved, self.tokenizer, source_dir = self._load_tokenizer(model, tokenizer)
-        self.index = TokenIndex.from_tokenizer(self.tokenizer)
+        self.resolved, hf_tokenizer, source_dir = self._load_tokenizer(model, tokenizer)
+        self.tokenizer = HFTokenizer(hf_tokenizer, self.resolved.name)
+        self.index = TokenIndex.from_tokenizer(hf_tokenizer)
         self._eos = self._eos_ids(source_dir)
         self.client = _Client(self.urls, timeout=timeout, retries=retries, backoff=backoff, api_key=api_key)
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="labeldist-http")
@@ -232,7 +234,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
         for key in ("requests", "retries", "prompt_tokens", "cached_tokens", "completion_tokens", "forward_tokens",
                     "exact_requests", "unmapped_top_logprobs"):
             self.stats[key] = 0
-        self.info = BackendInfo(
+        self.info = ModelInfo(
             name=self.resolved.name,
             backend="http",
             source=", ".join(self.urls),
@@ -272,8 +274,8 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
 
     def _eos_ids(self, source_dir) -> frozenset[int]:
         ids = set()
-        if self.tokenizer.eos_token_id is not None:
-            ids.add(int(self.tokenizer.eos_token_id))
+        if self.tokenizer.hf.eos_token_id is not None:
+            ids.add(int(self.tokenizer.hf.eos_token_id))
         if source_dir is not None:
             for fname in ("generation_config.json", "config.json"):
                 p = source_dir / fname
@@ -308,7 +310,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
         return chosen, flavor or "openai", context
 
     def _check_tokenizer(self) -> str:
-        want = self.encode(TOKENIZE_PROBE)
+        want = self.tokenizer.encode(TOKENIZE_PROBE)
         results = []
         for url in self.urls:
             body = self.client.request("/tokenize", tokenize_payload(TOKENIZE_PROBE, self.served_model), url=url, missing_ok=True)
@@ -327,7 +329,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
 
     def _probe_exact(self, missing: str) -> tuple[str, dict | None]:
         """First exact mode that reproduces a top-k log-probability the server reported."""
-        ids = tuple(self.bos_ids + self.encode(EXACT_PROBE))
+        ids = tuple(self.tokenizer.bos_ids + self.tokenizer.encode(EXACT_PROBE))
         ref = self._complete(ids, max_tokens=1, top_logprobs=max(2, self.top_logprobs)).steps[0]
         ranked = sorted(ref.top.items(), key=lambda kv: -kv[1])
         if len(ranked) < 2:
@@ -411,7 +413,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
     def context_length(self) -> int:
         if self._context:
             return int(self._context)
-        n = getattr(self.tokenizer, "model_max_length", None)
+        n = getattr(self.tokenizer.hf, "model_max_length", None)
         return int(n) if isinstance(n, int) and 0 < n < 10_000_000 else 2048
 
     # -- interface -----------------------------------------------------------------------------
@@ -462,7 +464,7 @@ class HTTPBackend(LocalTokenizerMixin, Backend):
             ids.append(int(s.token_id))
             if s.token_id in self._eos:
                 return ids, "eos"
-            if stop and any(x in self.decode(ids) for x in stop):
+            if stop and any(x in self.tokenizer.decode(ids) for x in stop):
                 return ids, "stop"
         if comp.finish_reason == "stop" and len(ids) < max_new_tokens:
             return ids, "eos"  # the server stopped at an end-of-generation token of its own

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 
+from labeldist.backends import DTYPES
+from labeldist.methods import GROUPS, groups_help
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the default model on built-in texts and print the table")
     p.add_argument("--model", default=None, help="model to use (default: the registry default)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "bf16", "fp32"])
-    p.add_argument("--methods", default="generation,unary,binary", help="method groups to show")
+    p.add_argument("--dtype", default="auto", choices=list(DTYPES))
+    p.add_argument("--methods", default=",".join(GROUPS), help=f"method groups to show: {groups_help()}")
     p.add_argument("--n-vader", type=int, default=50, help="VADER tweets for the alignment table (0 to skip)")
     p.add_argument("--out", default="runs/demo-vader-tweets", help="run directory of the alignment part (resumable)")
     return p
@@ -44,9 +47,7 @@ def _alignment(args, backend, methods) -> None:
     """Part two: real raters. 50 VADER tweets, demos from the train half, Table-2-style scores."""
     from pathlib import Path
 
-    import numpy as np
-
-    from labeldist import api
+    from labeldist import api, streams
     from labeldist.data import load_dataset
     from labeldist.errors import LabeldistError
     from labeldist.prompts.fewshot import PromptConfig
@@ -59,20 +60,18 @@ def _alignment(args, backend, methods) -> None:
         print(f"(alignment part skipped: {e})")
         return
     test = list(ds.split("test"))
-    idx = sorted(np.random.default_rng(0).choice(len(test), size=min(args.n_vader, len(test)), replace=False))
+    idx = sorted(streams.rng("demo_items", 0).choice(len(test), size=min(args.n_vader, len(test)), replace=False))
     items = [test[i] for i in idx]
     train = list(ds.split("train"))
     config = RunConfig(model=backend.info.name, dtype=backend.info.dtype or "auto", methods=methods,
                        prompt=PromptConfig(shots=10))
-    labelled = [e for e in train if e.gold is not None]  # plurality ties have no aggregate label
-    base_rates = [sum(l in e.gold for e in labelled) / len(labelled) for l in ds.label_set.labels]
     out = Path(args.out + f"-{backend.info.name}")
     print(f"alignment with human raters: {len(items)} VADER tweets (20+ raters each, ratings -4..+4 -> "
           f"{', '.join(ds.label_set.labels)}), 10 demos from the train half; run directory {out}")
     t0 = time.perf_counter()
     res = api.run(items, ds.label_set, out, config=config, demo_pool=train, backend=backend, progress=True,
-                  data_source={"name": "vader-tweets", "split": "test", "n": len(items), "seed": 0},
-                  extra_manifest={"train_base_rates": base_rates})
+                  data_source={"name": "vader-tweets", "split": "test", "n": len(items), "seed": 0,
+                               "streams": {"demo_items": streams.entropy("demo_items", 0)}})
     print(f"classified in {time.perf_counter() - t0:.1f} s ({res.summary.n_new} new, {res.summary.n_resumed} resumed)\n")
     ev = evaluate_runs([out], seed=0, n_boot=1000)
     print(ev.table())

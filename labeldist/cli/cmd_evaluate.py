@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from labeldist.methods import calibratable_methods
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -22,7 +24,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--calibrate", metavar="SPLIT", default=None,
-                   help="fit Platt scaling for compare-to-none on this split (e.g. dev) and report raw and calibrated")
+                   help=f"fit Platt scaling of {', '.join(s.name for s in calibratable_methods())} on this split "
+                        "(e.g. dev) and report raw and calibrated rows")
     p.add_argument("--split", default=None, help="evaluate only records of this split (default: all records not used "
                    "for calibration)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")

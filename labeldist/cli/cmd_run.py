@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
+from labeldist.data.testsets import TEST_SET_KINDS
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--demo-split", default="train", help="split the demonstrations come from (default: train)")
     p.add_argument("--demos", default=None, help="annotated file with demonstrations (overrides --demo-split)")
     p.add_argument("--n", type=int, default=None, help="classify a seeded random sample of N items of the split")
-    p.add_argument("--test-set", choices=["main", "multilabel"], default=None,
+    p.add_argument("--test-set", choices=list(TEST_SET_KINDS), default=None,
                    help="the paper's main test set (uniform over label type x agreement) or multi-label only; size --n (default 200)")
     p.add_argument("--root", default=None, help="datasets root (default: ../shared/datasets or $LABELDIST_SHARED_DATASETS)")
     p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
@@ -32,24 +33,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _select(examples, args, multilabel: bool):
-    import numpy as np
+def _select(examples, args, multilabel: bool) -> tuple[list, dict[str, list[int]]]:
+    """The items to classify and the random streams that chose them."""
+    from labeldist import streams
 
     examples = list(examples)
     if args.test_set:
         from labeldist.data import sample_test_set
 
-        return list(sample_test_set(examples, n=args.n or 200, seed=args.seed, kind=args.test_set,
-                                    multilabel=multilabel))
+        return (list(sample_test_set(examples, n=args.n or 200, seed=args.seed, kind=args.test_set,
+                                     multilabel=multilabel)), {"test_set": streams.entropy("test_set", args.seed)})
     if args.n is not None and args.n < len(examples):
-        rng = np.random.default_rng([args.seed, 7])
-        idx = sorted(rng.choice(len(examples), size=args.n, replace=False))
-        examples = [examples[i] for i in idx]
-    return examples
+        idx = sorted(streams.rng("sample_n", args.seed).choice(len(examples), size=args.n, replace=False))
+        return [examples[i] for i in idx], {"sample_n": streams.entropy("sample_n", args.seed)}
+    return examples, {}
 
 
 def load_inputs(args):
-    """(examples, label_set, demo_pool, data_source) from --data/--dataset and the split options."""
+    """(examples, label_set, demo_pool, train_pool, data_source) from --data/--dataset and the split options.
+
+    ``train_pool`` is the demo split (or --demos file) whatever --shots says: the base rates come from it.
+    """
     from labeldist.data import load_dataset, read_annotated_file
     from labeldist.errors import LabeldistError
 
@@ -67,21 +71,24 @@ def load_inputs(args):
                                  skip_invalid=args.skip_invalid)
         split = args.split or ("test" if "test" in ds.splits else next(iter(ds.splits)))
         source = {"name": Path(args.data).name, "path": str(Path(args.data).resolve()), "split": split}
-    examples = _select([e for s in split.split("+") for e in ds.split(s)], args, ds.label_set.multilabel)
+    examples, used = _select([e for s in split.split("+") for e in ds.split(s)], args, ds.label_set.multilabel)
     source.update(n=args.n, test_set=args.test_set, seed=args.seed)
+    if used:
+        source["streams"] = used
     if args.demos:
         demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel)
-        pool = [e for s in demo_ds.splits.values() for e in s]
-    elif args.shots and args.demo_split in ds.splits and args.demo_split not in split.split("+"):
-        pool = list(ds.split(args.demo_split))
+        train = [e for s in demo_ds.splits.values() for e in s]
+    elif args.demo_split in ds.splits and args.demo_split not in split.split("+"):
+        train = list(ds.split(args.demo_split))
     else:
-        pool = []
+        train = []
+    pool = train if args.shots else []
     if args.shots and not pool:
         raise LabeldistError(
             f"no demonstrations: the data has no {args.demo_split!r} split to draw {args.shots} demos from",
             "pass --demos FILE, --demo-split NAME, or --shots 0 for zero-shot",
         )
-    return examples, ds.label_set, pool, source
+    return examples, ds.label_set, pool, train, source
 
 
 def default_out(source: dict, config) -> Path:
@@ -94,15 +101,11 @@ def run(args) -> int:
     from labeldist import api
 
     config = run_config(args)
-    examples, label_set, pool, source = load_inputs(args)
-    base_rates = None
-    labelled = [e for e in pool if e.gold is not None]  # ties have no aggregate label
-    if labelled:
-        base_rates = [sum(l in e.gold for e in labelled) / len(labelled) for l in label_set.labels]
+    examples, label_set, pool, train, source = load_inputs(args)
     out = Path(args.out) if args.out else default_out(source, config)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
-    res = api.run(examples, label_set, out, config=config, demo_pool=pool, data_source=source, backend=backend,
-                  progress=not args.quiet, extra_manifest={"train_base_rates": base_rates} if base_rates else None)
+    res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, data_source=source,
+                  backend=backend, progress=not args.quiet)
     s = res.summary
     rate = s.n_new / s.seconds if s.seconds else float("nan")
     print(f"run: {res.run_dir}  ({s.n_examples} examples: {s.n_new} new, {s.n_resumed} already done; "

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from labeldist.backends import BACKENDS, DTYPES
 from labeldist.backends.models import DEFAULT_MODEL, MODELS
+from labeldist.methods import DEFAULT_GROUPS, groups_help
+from labeldist.prompts.breakdown import TOKEN_FORMS
+from labeldist.prompts.demos import STRATEGIES
+from labeldist.prompts.fewshot import LABEL_FORMATS, LABEL_ORDERS
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"registered name ({', '.join(MODELS)}), a .gguf file or a Hugging Face directory (default: {DEFAULT_MODEL})")
-    g.add_argument("--backend", default="hf", choices=["hf", "http"], help="local transformers (hf) or an OpenAI-compatible server (http)")
-    g.add_argument("--dtype", default="auto", choices=["auto", "bf16", "fp32"], help="auto = bf16 on CPUs with native bf16, else fp32")
+    g.add_argument("--backend", default="hf", choices=list(BACKENDS),
+                   help="local transformers (hf) or an OpenAI-compatible server (http)")
+    g.add_argument("--dtype", default="auto", choices=list(DTYPES), help="auto = bf16 on CPUs with native bf16, else fp32")
     g.add_argument("--batch-size", type=int, default=20, help="queries decoded together (default 20)")
     g.add_argument("--base-url", action="append", default=None,
                    help="http backend: server root URL, e.g. http://127.0.0.1:8000; repeat or comma-separate for several servers")
@@ -28,19 +34,18 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
     g = p.add_argument_group("prompt")
     g.add_argument("--shots", type=int, default=shots, help=f"number of demonstrations (default {shots})")
-    g.add_argument("--demo-sampling", choices=["multilabel", "uniform", "random"], default=None,
+    g.add_argument("--demo-sampling", choices=list(STRATEGIES), default=None,
                    help="default: multilabel for multi-label sets, uniform for single-label sets")
     g.add_argument("--seed", type=int, default=0, help="seed for demo sampling and label order (default 0)")
-    g.add_argument("--label-format", choices=["json", "comma"], default="json")
-    g.add_argument("--label-order", choices=["canonical", "random", "reverse"], default="canonical",
+    g.add_argument("--label-format", choices=list(LABEL_FORMATS), default="json")
+    g.add_argument("--label-order", choices=list(LABEL_ORDERS), default="canonical",
                    help="order of labels inside demo answers")
     g.add_argument("--chat", action="store_true", help="use the model's chat template instead of plain few-shot text")
     g.add_argument("--instruction", default=None, help="instruction text with {labels}; default depends on multi/single-label")
     g.add_argument("--template", default=None, help="in-context template with {text} and {label} (default 'Input: {text}\\n{label}\\n')")
     g.add_argument("--max-new-tokens", type=int, default=18)
-    g.add_argument("--methods", default="generation",
-                   help="comma list of method groups: generation (first_step, compare_to_none, hard, max_over_generations), unary, binary")
-    g.add_argument("--token-form", choices=["fixed", "faithful"], default="fixed",
+    g.add_argument("--methods", default=",".join(DEFAULT_GROUPS), help=f"comma list of method groups: {groups_help()}")
+    g.add_argument("--token-form", choices=list(TOKEN_FORMS), default="fixed",
                    help="breakdown target tokens: fixed (leading-space tokens as in the demos) or faithful (reference)")
     g.add_argument("--binary-both-orders", action="store_true", help="ask every pair in both orders and average")
     g.add_argument("--binary-hard", action="store_true", help="Bradley-Terry on hard outcomes instead of probabilities")

@@ -9,6 +9,7 @@ Public API::
     sample_test_set(dataset, *, n=200, seed=0, splits=None) -> tuple[Example, ...]
     sample_multilabel_test_set(dataset, *, n=200, seed=0, splits=None) -> tuple[Example, ...]
     check_no_overlap(demos, test_items) -> None   # raises LabeldistError on overlap
+    train_base_rates(examples, label_set) -> list[float] | None
     install_vader(dest=None) -> Path
 
 Every loader returns :class:`~labeldist.records.Dataset`; rows skipped under
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labeldist.data.baserates import train_base_rates
 from labeldist.data.files import LAYOUTS, read_annotated_file
 from labeldist.data.registry import (
     REGISTRY,
@@ -83,5 +85,6 @@ __all__ = [
     "resolve_root",
     "sample_multilabel_test_set",
     "sample_test_set",
+    "train_base_rates",
     "vader_data_dir",
 ]

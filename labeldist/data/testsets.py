@@ -18,7 +18,7 @@ each cell gets ``n // n_cells`` and the first ``n % n_cells`` cells one more. A 
 too few items gives all it has and the others stay balanced within one item; a warning
 names the shortfall
 (``strict=True`` raises instead). Sampling: candidates sorted by id, one
-``np.random.default_rng(seed)`` permutation per cell (prefix = chosen items), then the
+permutation per cell from the "test_set" random stream (``np.random.default_rng(seed)``) (prefix = chosen items), then the
 whole set is shuffled with the same generator — deterministic for a given seed and data.
 
 Multi-label-only set: ``n`` items with >= 2 gold labels, drawn the same way.
@@ -32,14 +32,16 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
-import numpy as np
 
+from labeldist import streams
 from labeldist.data._common import normalize_text
 from labeldist.errors import LabeldistError
 from labeldist.records import Dataset, Example
 
 TYPES = ("none", "single", "multi")
 AGREEMENT = ("agree", "disagree")
+#: ``--test-set`` choices.
+TEST_SET_KINDS = ("main", "multilabel")
 
 
 def _pool(data: Dataset | Sequence[Example], splits: Sequence[str] | None) -> tuple[list[Example], bool | None]:
@@ -86,7 +88,7 @@ def _cells(multilabel: bool, use_agreement: bool) -> list[str]:
 
 
 def _draw(groups: dict[str, list[Example]], quotas: dict[str, int], seed: int) -> tuple[Example, ...]:
-    rng = np.random.default_rng(seed)
+    rng = streams.rng("test_set", seed)
     chosen: list[Example] = []
     for cell, k in quotas.items():
         cands = sorted(groups.get(cell, []), key=lambda ex: ex.id)
@@ -137,7 +139,7 @@ def sample_test_set(
     if kind == "multilabel":
         return sample_multilabel_test_set(data, n=n, seed=seed, splits=splits, strict=strict)
     if kind != "main":
-        raise LabeldistError(f"unknown test set kind {kind!r}", "use 'main' or 'multilabel'")
+        raise LabeldistError(f"unknown test set kind {kind!r}", f"use one of {', '.join(TEST_SET_KINDS)}")
     examples, ds_multilabel = _pool(data, splits)
     multilabel = ds_multilabel if multilabel is None else multilabel
     if multilabel is None:

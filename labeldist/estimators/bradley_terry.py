@@ -34,6 +34,8 @@ from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from labeldist.numeric import softmax
+
 __all__ = [
     "BradleyTerry",
     "BradleyTerryConvergenceWarning",
@@ -282,9 +284,7 @@ def binary_probs_single(scores) -> np.ndarray:
     >>> binary_probs_single(np.zeros(4)).tolist()
     [0.25, 0.25, 0.25, 0.25]
     """
-    s = np.asarray(scores, dtype=np.float64)
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    return softmax(scores)
 
 
 class BradleyTerry(BaseEstimator):

@@ -47,6 +47,7 @@ __all__ = [
     "aggregate_variants",
     "binary_breakdown_probs",
     "binary_pair_probs",
+    "binary_probs_from_pairs",
     "two_way_probs",
     "unary_breakdown_probs",
 ]
@@ -288,14 +289,51 @@ def binary_breakdown_probs(
         swapped_b_scores=swapped_b_scores, variant_agg=variant_agg,
     )
     n_cand = len(label_set.candidates)
+    n_pairs = len(all_pairs(n_cand) if pairs is None else pairs)
+    if pair_p.ndim == 0 or pair_p.shape[-1] != n_pairs:
+        raise ValueError(
+            f"expected {n_pairs} pair prompts for {n_cand} candidates on the axis before the "
+            f"variants; got scores of shape {np.shape(a_scores)}"
+        )
+    probs, scores = binary_probs_from_pairs(pair_p, label_set, pairs=pairs, hard=hard, l2=l2)
+    return BinaryResult(probs, pair_p, scores, disagreement)
+
+
+def binary_probs_from_pairs(pair_probs, label_set: LabelSet, *, pairs=None, hard: bool = False,
+                            l2: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """Bradley–Terry on pair probabilities: ``(probs, scores)``.
+
+    Parameters
+    ----------
+    pair_probs : array, shape ([n_items,] n_pairs)
+        ``P(i beats j)`` per forward pair (order-averaged when both orders were asked).
+    label_set : LabelSet
+    pairs : int array, shape (n_pairs, 2), optional
+        Default: all ``i < j`` over ``label_set.candidates``.
+    hard : bool, default False
+        Fit on outcomes ``1[p > 0.5]`` instead of probabilities (paper §C).
+    l2 : float, default 0.01
+
+    Returns
+    -------
+    probs : ndarray, shape ([n_items,] n_labels)
+        ``sigma(s_l - s_none)`` (multi-label) or ``softmax(s)`` (single-label).
+    scores : ndarray, shape ([n_items,] n_candidates)
+        The Bradley–Terry scores.
+
+    >>> binary_probs_from_pairs([0.5, 0.5, 0.5], LabelSet(("joy", "anger")))[0].tolist()
+    [0.5, 0.5]
+    """
+    pair_p = np.asarray(pair_probs, dtype=np.float64)
+    n_cand = len(label_set.candidates)
     pairs = all_pairs(n_cand) if pairs is None else np.asarray(pairs)
     if pair_p.ndim == 0 or pair_p.shape[-1] != len(pairs):
         raise ValueError(
-            f"expected {len(pairs)} pair prompts for {n_cand} candidates on the axis before the "
-            f"variants; got scores of shape {np.shape(a_scores)}"
+            f"expected {len(pairs)} pair probabilities for {n_cand} candidates on the last axis; "
+            f"got shape {pair_p.shape}"
         )
     lead = pair_p.shape[:-1]
     scores = fit_bradley_terry_batch(pairs, pair_p.reshape(-1, len(pairs)), n_cand, l2=l2, hard=hard)
     scores = scores.reshape(*lead, n_cand)
     probs = binary_probs_multilabel(scores, none_index=-1) if label_set.multilabel else binary_probs_single(scores)
-    return BinaryResult(probs, pair_p, scores, disagreement)
+    return probs, scores

@@ -1,13 +1,14 @@
 """Zero-shot estimators: pure functions over stored per-step scores (paper §5.2.1-5.2.2).
 
-Inputs are the :class:`~labeldist.runs.records.StepScores` of one example (candidate
+Inputs are the :class:`~labeldist.records.StepScores` of one example (candidate
 order = ``LabelSet.candidates``: labels, then ``none`` for multi-label sets) and, for hard
 predictions, the parsed labels. Outputs are float64 arrays of shape ``(n_labels,)`` in
 label-set order; ``none`` is never an output column.
 
 When the model generated no label token at all, the step-based estimators have nothing
-to read. They then return ``None`` and the caller records the example as a fallback
-(counted in the run summary) and uses the uniform distribution — never silently.
+to read. They then return ``None`` and the caller (``labeldist.methods.apply_methods``)
+records the example as a fallback (stored per method in the record, counted in the run
+summary) and uses :func:`no_label_fallback` — never silently.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from labeldist.records import LabelSet
-from labeldist.records import StepScores
-
-EPS = 1e-8
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+from labeldist.numeric import EPS, sigmoid
+from labeldist.records import LabelSet, StepScores
 
 
 def first_step(steps: Sequence[StepScores], label_set: LabelSet) -> np.ndarray | None:
@@ -42,7 +37,7 @@ def compare_to_none(steps: Sequence[StepScores], label_set: LabelSet, *, w: floa
     """p_l = σ(w · (z_l − z_none) + b) at the first label position (paper §5.2.1).
 
     Zero-shot ``w = 1, b = 0``, so p_l = p_1(l) / (p_1(l) + p_1(none)). ``(w, b)`` from Platt
-    scaling fitted on a dev split (:mod:`labeldist.estimators.platt`). Multi-label only.
+    scaling fitted on a dev split (:mod:`labeldist.calibration.platt`). Multi-label only.
 
     >>> s = StepScores(0, 0, "a", np.array([2.0, 0.0, 0.0]))
     >>> compare_to_none([s], LabelSet(("a", "b"))).round(4).tolist()
@@ -76,33 +71,8 @@ def max_over_generations(steps: Sequence[StepScores], label_set: LabelSet, *, ep
     return np.maximum(probs.max(axis=0), eps)
 
 
-def uniform(label_set: LabelSet) -> np.ndarray:
-    """The fallback: 1/L' for every label (L' = number of candidates incl. ``none``)."""
+def no_label_fallback(label_set: LabelSet) -> np.ndarray:
+    """What a step-based method gives an example with no label step: 1/L′ for every label
+    (L′ = number of candidates, ``none`` included). Not the 0.5 *baseline* of the evaluation
+    (``labeldist.metrics.uniform_baseline``)."""
     return np.full(label_set.n_labels, 1.0 / len(label_set.candidates))
-
-
-GENERATION_METHODS = ("first_step", "compare_to_none", "hard", "max_over_generations")
-
-
-def generation_methods(label_set: LabelSet) -> tuple[str, ...]:
-    return GENERATION_METHODS if label_set.multilabel else ("first_step", "hard")
-
-
-def estimate_all(steps: Sequence[StepScores], parsed: Sequence[str], label_set: LabelSet) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Every generation-based estimate for one example; returns (probs by method, methods that fell back)."""
-    out: dict[str, np.ndarray] = {}
-    fallbacks: list[str] = []
-    for name in generation_methods(label_set):
-        if name == "hard":
-            p = hard_predictions(parsed, label_set)
-        elif name == "first_step":
-            p = first_step(steps, label_set)
-        elif name == "compare_to_none":
-            p = compare_to_none(steps, label_set)
-        else:
-            p = max_over_generations(steps, label_set)
-        if p is None:
-            fallbacks.append(name)
-            p = uniform(label_set)
-        out[name] = p
-    return out, fallbacks

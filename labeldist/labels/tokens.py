@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 from labeldist.errors import LabeldistError
 from labeldist.records import LabelSet
+from labeldist.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,7 @@ def first_token_in_context(encode: Callable[[str], list[int]], context: str, tex
 
 def build_label_token_map(
     label_set: LabelSet,
-    encode: Callable[[str], list[int]],
-    decode: Callable[[Sequence[int]], str],
+    tokenizer: Tokenizer,
     contexts: Sequence[str],
     *,
     case_variants: bool = True,
@@ -99,10 +99,13 @@ def build_label_token_map(
 
     Parameters
     ----------
+    tokenizer : Tokenizer
+        The model's tokenizer (only ``encode`` and ``decode`` are used).
     contexts : sequence of str
         Text that precedes a label in the model's output, e.g. ``['{"label": ["', '", "']``
         for JSON. The first context gives the canonical token.
     """
+    encode, decode = tokenizer.encode, tokenizer.decode
     cands = label_set.candidates
     canonical: list[list[int]] = []
     secondary: list[list[int]] = []

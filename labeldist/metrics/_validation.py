@@ -7,9 +7,8 @@ from typing import Sequence
 import numpy as np
 
 from labeldist.errors import LabeldistError
-
-#: Predicted probabilities are clipped to ``[EPS, 1 - EPS]`` before any metric.
-EPS = 1e-8
+#: Predicted probabilities are clipped to ``[EPS, 1 - EPS]`` before any metric (re-exported as labeldist.metrics.EPS).
+from labeldist.numeric import EPS  # noqa: F401
 
 
 def _row_name(i: int, row_ids: Sequence[str] | None) -> str:
@@ -96,9 +95,7 @@ def check_pair(target, pred, target_name: str, *, gold: bool = False, **kw) -> t
     return t, p
 
 
-def clip(p: np.ndarray) -> np.ndarray:
-    """Clip probabilities to ``[EPS, 1 - EPS]`` (float64)."""
-    return np.clip(p, EPS, 1.0 - EPS)
+
 
 
 def check_reduce(reduce: str, allowed: tuple[str, ...] = ("mean", "none")) -> None:

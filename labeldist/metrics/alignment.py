@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeldist.metrics._validation import check_pair, check_reduce, clip
+from labeldist.metrics._validation import check_pair, check_reduce
+from labeldist.numeric import clip_probs
 
 
 def _reduce(values: np.ndarray, reduce: str):
@@ -20,18 +21,18 @@ def _reduce(values: np.ndarray, reduce: str):
 
 
 def _nll(q: np.ndarray, p: np.ndarray, multilabel: bool) -> np.ndarray:
-    p = clip(p)  # (n, L)
+    p = clip_probs(p)  # (n, L)
     if multilabel:
         return -(q * np.log(p) + (1.0 - q) * np.log1p(-p)).sum(axis=1)
     return -(q * np.log(p)).sum(axis=1)
 
 
 def _l1(q: np.ndarray, p: np.ndarray, multilabel: bool) -> np.ndarray:
-    return np.abs(clip(p) - q).sum(axis=1)
+    return np.abs(clip_probs(p) - q).sum(axis=1)
 
 
 def _brier(q: np.ndarray, p: np.ndarray, multilabel: bool) -> np.ndarray:
-    return ((clip(p) - q) ** 2).mean(axis=1)
+    return ((clip_probs(p) - q) ** 2).mean(axis=1)
 
 
 def nll_loss(human_probs, pred_probs, *, multilabel: bool = True, reduce: str = "mean"):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from labeldist.metrics._validation import check_pair, check_reduce, clip
+from labeldist.metrics._validation import check_pair, check_reduce
+from labeldist.numeric import clip_probs
 
 
 def predicted_sets(pred_probs: np.ndarray, *, multilabel: bool = True, threshold: float = 0.5) -> np.ndarray:
     """Boolean predicted-label matrix of shape (n_examples, n_labels) (inputs trusted)."""
-    p = clip(pred_probs)
+    p = clip_probs(pred_probs)
     if multilabel:
         return p >= threshold
     out = np.zeros(p.shape, dtype=bool)

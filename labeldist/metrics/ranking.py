@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from labeldist.metrics._validation import check_pair, check_reduce, clip
+from labeldist.metrics._validation import check_pair, check_reduce
+from labeldist.numeric import clip_probs
 
 N_BINS = 10
 
@@ -29,7 +30,7 @@ def nanmean_labels(values: np.ndarray) -> np.ndarray:
 
 
 def _ece_scorer(gold, pred, multilabel: bool = True):
-    p = clip(pred)  # (n, L)
+    p = clip_probs(pred)  # (n, L)
     n, n_labels = p.shape
     bins = np.minimum(np.floor(p * N_BINS).astype(int), N_BINS - 1)  # (n, L)
     # gap[l * N_BINS + b, i] = p_il - y_il if example i falls in bin b for label l (one entry per (i, l))
@@ -47,7 +48,7 @@ def _ece_scorer(gold, pred, multilabel: bool = True):
 
 def _rank_layout(gold, pred, *, descending: bool) -> list[tuple]:
     """Per label, the weight-independent part of ranking: sort order, tie structure, segment marks."""
-    p = clip(pred)
+    p = clip_probs(pred)
     layout = []
     for l in range(p.shape[1]):
         key = -p[:, l] if descending else p[:, l]

@@ -49,6 +49,8 @@ from labeldist.records import NONE_LABEL, Example, LabelSet
 
 __all__ = [
     "BINARY_HEADER",
+    "BREAKDOWN_KINDS",
+    "TOKEN_FORMS",
     "DEFAULT_MAX_PAIRS",
     "UNARY_HEADER",
     "BreakdownPrompt",
@@ -62,7 +64,11 @@ __all__ = [
 ]
 
 TokenForm = Literal["fixed", "faithful"]
+#: ``--token-form`` choices (see the module docstring).
+TOKEN_FORMS: tuple[TokenForm, ...] = ("fixed", "faithful")
 Kind = Literal["unary", "binary"]
+#: The breakdown prompt kinds, one per breakdown method (``labeldist.methods``).
+BREAKDOWN_KINDS: tuple[Kind, ...] = ("unary", "binary")
 
 UNARY_HEADER = (
     'Classify the following question-label pairs as either "reasonable" or "unreasonable". '

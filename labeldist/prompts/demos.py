@@ -2,8 +2,8 @@
 
 REFERENCE §2.5. The reference's main prompt dataset swallowed its ``seed`` argument, so
 each query got fresh random demos from OS entropy (not reproducible). labeldist samples
-the demos once from ``np.random.default_rng(seed)`` and uses them for every query — the
-reference's evident intent.
+the demos once from the run's "demos" random stream (``np.random.default_rng(seed)``, see
+:mod:`labeldist.streams`) and uses them for every query — the reference's evident intent.
 
 Strategies
 ----------
@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from labeldist import streams
 from labeldist.errors import LabeldistError
 from labeldist.records import Example, LabelSet
 
@@ -49,8 +50,13 @@ def sample_demos(
     strategy: str | None = None,
     seed: int = 0,
     ratio: float = 0.5,
+    rng: np.random.Generator | None = None,
 ) -> list[Example]:
-    """Pick ``shots`` demonstrations from ``pool`` (examples with gold labels)."""
+    """Pick ``shots`` demonstrations from ``pool`` (examples with gold labels).
+
+    ``rng`` is the run's "demos" stream (:mod:`labeldist.streams`); without it the stream
+    is made from ``seed``.
+    """
     strategy = strategy or default_strategy(label_set)
     if strategy not in STRATEGIES:
         raise LabeldistError(f"unknown demo sampling {strategy!r}", f"use one of {', '.join(STRATEGIES)}")
@@ -62,7 +68,7 @@ def sample_demos(
             f"{shots} demonstrations requested but only {len(usable)} labelled training examples are available",
             "lower --shots or provide more training data",
         )
-    rng = np.random.default_rng(seed)
+    rng = rng if rng is not None else streams.rng("demos", seed)
     if strategy == "random":
         chosen = _take(rng, usable, shots)
     elif strategy == "multilabel":

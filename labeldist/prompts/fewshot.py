@@ -26,9 +26,10 @@ from typing import Sequence
 
 import numpy as np
 
-from labeldist.backends.base import Backend, PromptIds
+from labeldist import streams
 from labeldist.errors import LabeldistError
-from labeldist.records import NONE_LABEL, Example, LabelSet
+from labeldist.records import NONE_LABEL, Example, LabelSet, PromptIds
+from labeldist.tokenizer import Tokenizer
 
 MULTILABEL_INSTRUCTION = (
     "Classify the following inputs into none, one, or multiple the following labels per input: {labels}. "
@@ -82,11 +83,13 @@ def join_labels(labels: Sequence[str]) -> str:
 class FewShotPrompter:
     """Builds the token-id prompt for any query text, with fixed demos."""
 
-    def __init__(self, config: PromptConfig, label_set: LabelSet, demos: Sequence[Example], backend: Backend):
-        self.config, self.label_set, self.demos, self.backend = config, label_set, list(demos), backend
+    def __init__(self, config: PromptConfig, label_set: LabelSet, demos: Sequence[Example], tokenizer: Tokenizer,
+                 *, order_rng: np.random.Generator | None = None):
+        self.config, self.label_set, self.demos, self.tokenizer = config, label_set, list(demos), tokenizer
         instr = config.instruction or (MULTILABEL_INSTRUCTION if label_set.multilabel else SINGLELABEL_INSTRUCTION)
         self.instruction = instr.replace("{labels}", join_labels(label_set.labels))
-        rng = np.random.default_rng([config.seed, 1])
+        # ``random`` label order draws from the run's "label_order" stream (labeldist.streams).
+        rng = order_rng if order_rng is not None else streams.rng("label_order", config.seed)
         self.demo_answers = [self.format_labels(list(d.gold or ()), rng) for d in self.demos]
         self._prefix_ids: list[int] | None = None
 
@@ -135,7 +138,7 @@ class FewShotPrompter:
                 content = (self.instruction if i == 0 else "") + self._query_block(d.text).strip()
                 msgs += [{"role": "user", "content": content}, {"role": "assistant", "content": a}]
             q = (self.instruction if not self.demos else "") + self._query_block(query).strip()
-            full = self.backend.chat_prompt(msgs + [{"role": "user", "content": q}])
+            full = self.tokenizer.chat_prompt(msgs + [{"role": "user", "content": q}])
             return full[: full.rfind(q)], full
         prefix = self.instruction + "".join(self._demo_block(d.text, a) for d, a in zip(self.demos, self.demo_answers))
         full = (prefix + self._query_block(query)).strip()
@@ -145,15 +148,15 @@ class FewShotPrompter:
     def build(self, query: str) -> PromptIds:
         prefix_text, full_text = self.text(query)
         if self._prefix_ids is None:
-            self._prefix_ids = self.backend.encode(prefix_text)
-        full = self.backend.encode(full_text)
+            self._prefix_ids = self.tokenizer.encode(prefix_text)
+        full = self.tokenizer.encode(full_text)
         k = 0
         for a, b in zip(self._prefix_ids, full):
             if a != b:
                 break
             k += 1
         k = min(k, len(full) - 1)  # the query segment is never empty
-        bos = self.backend.bos_ids
+        bos = self.tokenizer.bos_ids
         if bos and full[: len(bos)] == bos:
             bos = []  # a chat template already wrote it
         return PromptIds((tuple(bos + full[:k]), tuple(full[k:])))

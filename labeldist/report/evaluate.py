@@ -2,8 +2,8 @@
 
 Runs are grouped by the manifest's ``dataset``; within a dataset they must share the label
 set and the evaluated items (checked, with an error naming the run). Each dataset gets
-every method found in its runs' records, the two baselines of paper §A.6 and, with
-``calibrate``, Platt-scaled compare-to-none; every metric of :data:`labeldist.metrics.METRICS`
+every method found in its runs' records (in registry order), the two baselines of paper §A.6
+and, with ``calibrate``, the Platt-scaled rows of every method the registry can calibrate; every metric of :data:`labeldist.metrics.METRICS`
 whose target exists is computed with a percentile bootstrap interval, and every pair of
 rows gets a paired bootstrap test on the same resamples.
 
@@ -22,10 +22,12 @@ from typing import Sequence
 import numpy as np
 
 from labeldist.errors import LabeldistError
+from labeldist.numeric import clip_probs
 from labeldist.metrics import METRICS, base_rate_baseline, uniform_baseline
 from labeldist.metrics.registry import metric_scorer
 from labeldist.metrics.bootstrap import iter_resample_weights, paired_test_from_values, percentile_interval
-from labeldist.report.calibration import COMPARE_TO_NONE, calibrated_probs, fit_compare_to_none
+from labeldist.methods import METHODS, calibratable_methods
+from labeldist.report.calibration import calibrated_probs, fit_platt
 from labeldist.report.load import DatasetBlock, Run, build_block, gold_mask, load_run
 from labeldist.report.result import Comparison, DatasetInfo, EvaluationResult, Score
 
@@ -50,7 +52,7 @@ def _row_names(block: DatasetBlock, multi_model: bool) -> list[str]:
 def _baselines(block: DatasetBlock, notes: list[str]) -> dict[str, np.ndarray]:
     n, n_labels = len(block.ids), block.label_set.n_labels
     out: dict[str, np.ndarray] = {}
-    rates = [r.manifest.get("train_base_rates") for r in block.runs if r.manifest.get("train_base_rates") is not None]
+    rates = [r.manifest.train_base_rates for r in block.runs if r.manifest.train_base_rates is not None]
     if rates:
         if len(rates[0]) != n_labels:
             raise LabeldistError(f"run {block.runs[0]}: train_base_rates has {len(rates[0])} values for {n_labels} labels",
@@ -67,25 +69,28 @@ def _baselines(block: DatasetBlock, notes: list[str]) -> dict[str, np.ndarray]:
 def _calibrated(block: DatasetBlock, names: list[str], calibrate: str, calibration: list[dict],
                 notes: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    if not block.label_set.multilabel:
-        notes.append(f"{block.name}: single-label, so compare-to-none (and its calibration) does not apply")
+    specs = [s for s in calibratable_methods() if s.applies_to(block.label_set)]
+    if not specs:
+        names_ = ", ".join(s.name for s in calibratable_methods())
+        notes.append(f"{block.name}: single-label, so {names_} (and its calibration) does not apply")
         return out
     for (run, m, raw), name in zip(block.methods, names):
-        if m != COMPARE_TO_NONE:
+        spec = METHODS.get(m)
+        if spec not in specs:
             continue
-        scaler, info = fit_compare_to_none(run, calibrate)
-        probs, n_fallback = calibrated_probs(run, block.records[str(run.run_dir)], scaler, raw)
+        scaler, info = fit_platt(spec, run, calibrate)
+        probs, n_fallback = calibrated_probs(spec, run, block.records[str(run.run_dir)], scaler, raw)
         info["n_eval_no_steps"] = n_fallback
         calibration.append(info)
         out[f"{name} + Platt ({calibrate})"] = probs
         if n_fallback:
             notes.append(f"{block.name}: {n_fallback} of {len(block.ids)} examples of run {run} have no label step; "
-                         "calibrated compare-to-none keeps their stored (fallback) probabilities")
+                         f"calibrated {m} keeps their stored (fallback) probabilities")
         if info["n_skipped_no_steps"]:
             notes.append(f"{block.name}: {info['n_skipped_no_steps']} {calibrate} examples of run {run} had no label "
                          "step and were left out of the Platt fit")
     if not out:
-        notes.append(f"{block.name}: no run has {COMPARE_TO_NONE} probabilities; nothing to calibrate")
+        notes.append(f"{block.name}: no run has {' or '.join(s.name for s in specs)} probabilities; nothing to calibrate")
     return out
 
 
@@ -102,7 +107,7 @@ def _per_label_rows(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray
             d = {"dataset": info.name, "method": row, "label": label, "mean_pred": float(p[:, j].mean())}
             if human is not None:
                 d["mean_human"] = float(human[:, j].mean())
-                d["l1"] = float(np.abs(np.clip(p[:, j], 1e-8, 1 - 1e-8) - human[:, j]).mean())
+                d["l1"] = float(np.abs(clip_probs(p[:, j]) - human[:, j]).mean())
             if gold is not None:
                 d["gold_rate"] = float(gold[keep][:, j].mean())
                 d.update({("f1" if k == "macro_f1" else k): float(v[j]) for k, v in per[row].items()})

@@ -14,9 +14,9 @@ from typing import Sequence
 import numpy as np
 
 from labeldist.errors import LabeldistError
+from labeldist.methods import order_methods
 from labeldist.metrics import check_probs
-from labeldist.records import LabelSet
-from labeldist.runs.records import ExampleRecord
+from labeldist.records import ExampleRecord, LabelSet, Manifest
 from labeldist.runs.store import iter_records, read_manifest
 
 
@@ -25,16 +25,13 @@ class Run:
     """One run directory: its manifest, label set and records (in written order)."""
 
     run_dir: Path
-    manifest: dict
+    manifest: Manifest
     label_set: LabelSet
     records: list[ExampleRecord]
 
     @property
     def dataset_key(self) -> str:
-        d = self.manifest.get("dataset")
-        if isinstance(d, dict):
-            d = d.get("name") or d.get("path")
-        return str(d) if d else str(self.run_dir)
+        return self.manifest.dataset or str(self.run_dir)
 
     @property
     def dataset_name(self) -> str:
@@ -43,23 +40,18 @@ class Run:
 
     @property
     def model(self) -> str:
-        m = self.manifest.get("model")
-        if isinstance(m, dict):
-            m = m.get("name")
-        return str(m) if m else "?"
+        return self.manifest.model.name or "?"
 
     def __str__(self) -> str:
         return str(self.run_dir)
 
 
 def load_run(run_dir: str | Path) -> Run:
-    """Read a run directory; errors if it has no label set, no records or duplicate ids."""
+    """Read a run directory (any record layout); errors if it has no records or duplicate ids."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    if "label_set" not in manifest:
-        raise LabeldistError(f"run {run_dir}: manifest.json has no label_set", "pass a directory written by `labeldist run`")
-    label_set = LabelSet.from_dict(manifest["label_set"])
-    records = list(iter_records(run_dir))
+    label_set = manifest.label_set
+    records = list(iter_records(run_dir, manifest))
     if not records:
         raise LabeldistError(f"run {run_dir} has no records", "run it (or resume it) until examples are written")
     dup = [i for i, c in Counter(r.id for r in records).items() if c > 1]
@@ -127,8 +119,8 @@ def gold_matrix(run: Run, records: Sequence[ExampleRecord]) -> np.ndarray | None
 
 
 def method_matrices(run: Run, records: Sequence[ExampleRecord]) -> dict[str, np.ndarray]:
-    """Each method's probabilities as (n, L), validated, in order of first appearance."""
-    names = list(dict.fromkeys(m for r in records for m in r.methods))
+    """Each method's probabilities as (n, L), validated, in registry order (unregistered names last)."""
+    names = order_methods(dict.fromkeys(m for r in records for m in r.methods))
     ids = [r.id for r in records]
     out: dict[str, np.ndarray] = {}
     n_labels = run.label_set.n_labels

@@ -10,6 +10,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from labeldist.numeric import clip_probs
+
 N_BINS = 10
 
 
@@ -74,7 +76,7 @@ def per_label_figure(info, targets: dict, rows: dict[str, np.ndarray]) -> Figure
         off = (k - (n_rows - 1) / 2) * width
         top.bar(x + off, p.mean(axis=0), width, label=name, color=f"C{k % 10}")
         if human is not None:
-            vals = np.abs(np.clip(p, 1e-8, 1 - 1e-8) - human).mean(axis=0)
+            vals = np.abs(clip_probs(p) - human).mean(axis=0)
         else:
             from labeldist.metrics import macro_roc_auc_score
 

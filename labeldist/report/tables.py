@@ -90,10 +90,10 @@ def markdown_report(result) -> str:
                 f"### {d.name}: paired bootstrap tests against the best method", "",
                 comparisons_markdown(result, d.name), ""]
     if result.calibration:
-        out += ["## Platt scaling (compare-to-none)", "", "| Run | split | w | b | fit examples | no label step |",
-                "|---|---|---:|---:|---:|---:|"]
-        out += [f"| {c['run']} | {c['split']} | {c['coef']:.4f} | {c['intercept']:.4f} | {c['n_fit_examples']} | "
-                f"{c['n_skipped_no_steps']} |" for c in result.calibration]
+        out += ["## Platt scaling", "", "| Run | method | split | w | b | fit examples | no label step |",
+                "|---|---|---|---:|---:|---:|---:|"]
+        out += [f"| {c['run']} | {c.get('method', '')} | {c['split']} | {c['coef']:.4f} | {c['intercept']:.4f} | "
+                f"{c['n_fit_examples']} | {c['n_skipped_no_steps']} |" for c in result.calibration]
         out.append("")
     if result.notes:
         out += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]

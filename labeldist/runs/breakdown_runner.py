@@ -13,9 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-from labeldist.backends.base import Backend, PromptIds
+from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
-from labeldist.estimators.breakdown import binary_breakdown_probs, unary_breakdown_probs
+from labeldist.estimators.breakdown import binary_pair_probs, two_way_probs
 from labeldist.prompts.breakdown import (
     binary_pairs,
     breakdown_targets,
@@ -24,8 +24,9 @@ from labeldist.prompts.breakdown import (
     build_unary_header,
     build_unary_prompt,
 )
-from labeldist.records import Example, LabelSet
-from labeldist.runs.records import ExampleRecord
+from labeldist.records import BinaryScores, Example, ExampleRecord, LabelSet, PromptIds, StageCost, UnaryScores
+from labeldist.streams import StreamLog
+from labeldist.tokenizer import Tokenizer
 
 
 def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
@@ -38,24 +39,24 @@ def _common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
-def segment_prompts(backend: Backend, header: str, header_ids: list[int], texts: Sequence[str]) -> list[PromptIds]:
+def segment_prompts(tokenizer: Tokenizer, header: str, header_ids: list[int], texts: Sequence[str]) -> list[PromptIds]:
     """Token-id prompts for ``texts`` (all starting with ``header``), split at run / item / ending level."""
-    fulls = [backend.encode(t) for t in texts]
+    fulls = [tokenizer.encode(t) for t in texts]
     k_item = _common_prefix_len(fulls)
     if len(fulls) > 1:
         k_item = min(k_item, min(len(f) for f in fulls) - 1)  # every ending keeps >= 1 token
     k_run = min(_common_prefix_len([header_ids, fulls[0][:k_item]]), k_item)
-    bos = list(backend.bos_ids)
+    bos = list(tokenizer.bos_ids)
     return [PromptIds((tuple(bos + f[:k_run]), tuple(f[k_run:k_item]), tuple(f[k_item:]))) for f in fulls]
 
 
-def target_ids(backend: Backend, targets: dict[str, tuple[str, ...]]) -> dict[str, list[int]]:
+def target_ids(tokenizer: Tokenizer, targets: dict[str, tuple[str, ...]]) -> dict[str, list[int]]:
     """First token of each target string, per answer word; the words must not share tokens."""
     out: dict[str, list[int]] = {}
     for word, forms in targets.items():
         ids: list[int] = []
         for f in forms:
-            t = backend.encode(f)[0]
+            t = tokenizer.encode(f)[0]
             if t not in ids:
                 ids.append(t)
         out[word] = ids
@@ -65,39 +66,45 @@ def target_ids(backend: Backend, targets: dict[str, tuple[str, ...]]) -> dict[st
             shared = set(out[a]) & set(out[b])
             if shared:
                 raise LabeldistError(
-                    f"answer words {a!r} and {b!r} start with the same token {backend.decode([shared.pop()])!r}",
+                    f"answer words {a!r} and {b!r} start with the same token {tokenizer.decode([shared.pop()])!r}",
                     "use --token-form fixed, or a model whose tokenizer separates them",
                 )
     return out
 
 
 class BreakdownScorer:
-    """Unary and/or binary breakdown for one run: headers built once, items scored one by one."""
+    """Unary and/or binary breakdown for one run: headers built once, items scored one by one.
 
-    def __init__(self, backend: Backend, label_set: LabelSet, demos: Sequence[Example], config):
+    Stores each item's raw next-token scores (:class:`~labeldist.records.UnaryScores`,
+    :class:`~labeldist.records.BinaryScores`); the methods read them from the record.
+    """
+
+    def __init__(self, backend: Backend, label_set: LabelSet, demos: Sequence[Example], config,
+                 kinds: Sequence[str], streams: StreamLog | None = None):
         self.backend, self.label_set, self.config = backend, label_set, config
-        seed = config.prompt.seed
+        streams = streams or StreamLog(config.prompt.seed)
+        tok = backend.tokenizer
         self.form = config.breakdown_token_form
-        self.kinds = [m for m in config.methods if m in ("unary", "binary")]
+        self.kinds = list(kinds)
         self.headers: dict[str, str] = {}
         self.header_ids: dict[str, list[int]] = {}
         self.targets: dict[str, dict[str, list[int]]] = {}
         for kind in self.kinds:
-            rng = np.random.default_rng([seed, 2 if kind == "unary" else 3])
+            rng = streams.rng(f"breakdown_{kind}")
             build = build_unary_header if kind == "unary" else build_binary_header
             self.headers[kind] = build(demos, label_set, rng)
-            self.header_ids[kind] = backend.encode(self.headers[kind])
-            self.targets[kind] = target_ids(backend, breakdown_targets(kind, self.form))
+            self.header_ids[kind] = tok.encode(self.headers[kind])
+            self.targets[kind] = target_ids(tok, breakdown_targets(kind, self.form))
         if "binary" in self.kinds:  # fail before any work if the label set is too large
             binary_pairs(label_set, both_orders=config.binary_both_orders, max_pairs=config.max_binary_pairs)
 
     def _score(self, kind: str, prompt) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
-        ids = segment_prompts(self.backend, self.headers[kind], self.header_ids[kind], prompt.texts())
+        ids = segment_prompts(self.backend.tokenizer, self.headers[kind], self.header_ids[kind], prompt.texts())
         words = list(self.targets[kind])
         flat = [t for w in words for t in self.targets[kind][w]]
-        before = dict(getattr(self.backend, "stats", {}))
+        before = self.backend.stats.get("forward_tokens", 0)
         scores, bounded = self.backend.score_next(ids, candidate_ids=flat)
-        forward = getattr(self.backend, "stats", {}).get("forward_tokens", 0) - before.get("forward_tokens", 0)
+        forward = self.backend.stats.get("forward_tokens", 0) - before
         out, start = {}, 0
         for w in words:
             n = len(self.targets[kind][w])
@@ -110,34 +117,22 @@ class BreakdownScorer:
             if kind == "unary":
                 prompt = build_unary_prompt(ex.text, self.headers[kind], self.label_set, token_form=self.form)
                 bounded, s, fwd = self._score(kind, prompt)
-                res = unary_breakdown_probs(s["reasonable"], s["unreasonable"], self.label_set)
-                rec.methods["unary"] = res.probs.tolist()
-                rec.breakdown["unary"] = {
-                    "candidates": list(prompt.ending_labels),
-                    "p_reasonable": res.reasonable_probs.tolist(),
-                    "scores": {w: v.tolist() for w, v in s.items()},
-                }
+                rec.unary = UnaryScores(
+                    candidates=list(prompt.ending_labels), scores={w: v.tolist() for w, v in s.items()},
+                    p_reasonable=two_way_probs(s["reasonable"], s["unreasonable"]).tolist(),
+                    scored_values=int(bounded.size), bounded_scores=int(bounded.sum()))
             else:
+                both = self.config.binary_both_orders
                 prompt = build_binary_prompt(ex.text, self.headers[kind], self.label_set, token_form=self.form,
-                                             both_orders=self.config.binary_both_orders,
-                                             max_pairs=self.config.max_binary_pairs)
+                                             both_orders=both, max_pairs=self.config.max_binary_pairs)
                 bounded, s, fwd = self._score(kind, prompt)
-                pairs = np.array(prompt.pairs)
-                n = len(pairs) // 2 if self.config.binary_both_orders else len(pairs)
-                res = binary_breakdown_probs(
-                    s["a"][:n], s["b"][:n], self.label_set,
-                    swapped_a_scores=s["a"][n:] if self.config.binary_both_orders else None,
-                    swapped_b_scores=s["b"][n:] if self.config.binary_both_orders else None,
-                    pairs=pairs[:n], hard=self.config.binary_hard,
-                )
-                rec.methods["binary"] = res.probs.tolist()
-                rec.breakdown["binary"] = {
-                    "pairs": pairs.tolist(),
-                    "pair_probs": res.pair_probs.tolist(),
-                    "bt_scores": res.scores.tolist(),
-                    "position_disagreement": None if res.position_disagreement is None else float(res.position_disagreement),
-                    "scores": {w: v.tolist() for w, v in s.items()},
-                }
-            rec.breakdown[kind]["scored_values"] = int(bounded.size)
-            rec.breakdown[kind]["bounded_scores"] = int(bounded.sum())
-            rec.cost[kind] = {"prompts": len(prompt.endings), "forward_tokens": int(fwd)}
+                n = len(prompt.pairs) // 2 if both else len(prompt.pairs)
+                pair_p, disagreement = binary_pair_probs(
+                    s["a"][:n], s["b"][:n],
+                    swapped_a_scores=s["a"][n:] if both else None, swapped_b_scores=s["b"][n:] if both else None)
+                rec.binary = BinaryScores(
+                    pairs=[list(p) for p in prompt.pairs], scores={w: v.tolist() for w, v in s.items()},
+                    pair_probs=pair_p.tolist(),
+                    position_disagreement=None if disagreement is None else float(disagreement),
+                    scored_values=int(bounded.size), bounded_scores=int(bounded.sum()))
+            rec.cost[kind] = StageCost(prompts=len(prompt.endings), forward_tokens=int(fwd))

@@ -1,10 +1,14 @@
 """Run directories: ``manifest.json`` plus ``records.jsonl``, written as examples finish.
 
 A run directory is only created once its manifest can be written, and the manifest is
-written atomically (temp file + rename), so a crash before the first record leaves either
-nothing or a valid, empty run. Records are appended one JSON line per example and
-flushed + fsynced; a torn last line (the process died mid-write) is detected on open,
-reported, and truncated away so the example is recomputed.
+written atomically (:meth:`labeldist.records.Manifest.write`), so a crash before the first
+record leaves either nothing or a valid, empty run. Records are appended one JSON line per
+example and flushed + fsynced; a torn last line (the process died mid-write) is detected on
+open, reported, and truncated away so the example is recomputed.
+
+Records are read in the layout the manifest names (:data:`labeldist.records.LAYOUT_VERSION`;
+a manifest without a version is layout 1): old runs still evaluate, but only a run of the
+current layout can be resumed.
 """
 
 from __future__ import annotations
@@ -16,31 +20,14 @@ from pathlib import Path
 from typing import Iterator
 
 from labeldist.errors import LabeldistError
-from labeldist.records import LabelSet
-from labeldist.runs.records import ExampleRecord
+from labeldist.methods import infer_legacy_diagnostics
+from labeldist.records import LAYOUT_VERSION, ExampleRecord, LabelSet, Manifest
 
-MANIFEST = "manifest.json"
 RECORDS = "records.jsonl"
 
 
-def _atomic_write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-
-
-def read_manifest(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / MANIFEST
-    if not path.is_file():
-        raise LabeldistError(f"{run_dir} is not a labeldist run (no {MANIFEST})", "pass a directory written by `labeldist run`")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise LabeldistError(f"{path} is not valid JSON ({e.msg} at line {e.lineno})", "delete the run directory and run again") from None
+def read_manifest(run_dir: str | Path) -> Manifest:
+    return Manifest.read(run_dir)
 
 
 def _scan_records(path: Path) -> tuple[list[dict], int]:
@@ -70,13 +57,21 @@ def _scan_records(path: Path) -> tuple[list[dict], int]:
     return records, good_end
 
 
-def iter_records(run_dir: str | Path) -> Iterator[ExampleRecord]:
+def _load(d: dict, manifest: Manifest) -> ExampleRecord:
+    rec = ExampleRecord.from_dict(d, version=manifest.version)
+    if manifest.version == 1:
+        infer_legacy_diagnostics(rec, manifest.label_set)
+    return rec
+
+
+def iter_records(run_dir: str | Path, manifest: Manifest | None = None) -> Iterator[ExampleRecord]:
     """Complete records of a run, in the order they were written (a torn last line is skipped)."""
     path = Path(run_dir) / RECORDS
     if not path.exists():
         return iter(())
+    manifest = manifest or read_manifest(run_dir)
     recs, _ = _scan_records(path)
-    return (ExampleRecord.from_dict(r) for r in recs)
+    return (_load(r, manifest) for r in recs)
 
 
 @dataclass
@@ -84,37 +79,43 @@ class RunStore:
     """Append-only writer for one run directory, with resume.
 
     ``open`` creates the directory (or checks that an existing one has the same config)
-    and returns the store; ``done`` holds the ids already recorded.
+    and returns the store; ``done`` holds the records already written, by id.
     """
 
     run_dir: Path
-    manifest: dict
-    done: dict[str, dict]
+    manifest: Manifest
+    done: dict[str, ExampleRecord]
     torn_lines: int = 0
 
     @classmethod
-    def open(cls, run_dir: str | Path, manifest: dict, *, resume_key: str = "config") -> "RunStore":
+    def open(cls, run_dir: str | Path, manifest: Manifest) -> "RunStore":
         run_dir = Path(run_dir)
-        mpath = run_dir / MANIFEST
-        if mpath.exists():
+        if (run_dir / "manifest.json").exists():
             old = read_manifest(run_dir)
-            if old.get(resume_key) != manifest.get(resume_key):
-                diff = sorted(
-                    k for k in set(old.get(resume_key, {})) | set(manifest.get(resume_key, {}))
-                    if old.get(resume_key, {}).get(k) != manifest.get(resume_key, {}).get(k)
+            if old.version != LAYOUT_VERSION:
+                raise LabeldistError(
+                    f"{run_dir} holds a run of record layout {old.version}, made by an earlier labeldist; "
+                    f"it can be evaluated but not resumed",
+                    "use a new --out directory to rerun it",
                 )
+            if old.config != manifest.config:
+                diff = sorted(k for k in set(old.config) | set(manifest.config) if old.config.get(k) != manifest.config.get(k))
                 raise LabeldistError(
                     f"{run_dir} holds a run with a different config (differs in: {', '.join(diff) or '?'})",
                     "use a new --out directory, or the same options to resume",
                 )
-            manifest = {**old, "resumed": old.get("resumed", 0) + 1}
+            old.resumed += 1
+            for key in ("train_base_rates",):  # e.g. a run made before base rates were recorded
+                if getattr(old, key) is None and getattr(manifest, key) is not None:
+                    setattr(old, key, getattr(manifest, key))
+            manifest = old
         else:
             if run_dir.exists() and any(run_dir.iterdir()):
                 raise LabeldistError(f"{run_dir} exists and is not a labeldist run", "choose an empty or new --out directory")
             run_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write_json(mpath, manifest)
+        manifest.write(run_dir)
         rpath = run_dir / RECORDS
-        done: dict[str, dict] = {}
+        done: dict[str, ExampleRecord] = {}
         torn = 0
         if rpath.exists():
             recs, good_end = _scan_records(rpath)
@@ -122,7 +123,7 @@ class RunStore:
                 torn = 1
                 with open(rpath, "r+b") as f:
                     f.truncate(good_end)
-            done = {r["id"]: r for r in recs}
+            done = {r["id"]: _load(r, manifest) for r in recs}
         return cls(run_dir, manifest, done, torn)
 
     def append(self, record: ExampleRecord) -> None:
@@ -131,12 +132,13 @@ class RunStore:
             f.write(line + "\n")
             f.flush()
             os.fsync(f.fileno())
-        self.done[record.id] = record.to_dict()
+        self.done[record.id] = record
 
     def update_manifest(self, **fields) -> None:
-        self.manifest.update(fields)
-        _atomic_write_json(self.run_dir / MANIFEST, self.manifest)
+        for k, v in fields.items():
+            setattr(self.manifest, k, v)
+        self.manifest.write(self.run_dir)
 
 
 def run_label_set(run_dir: str | Path) -> LabelSet:
-    return LabelSet.from_dict(read_manifest(run_dir)["label_set"])
+    return read_manifest(run_dir).label_set

@@ -14,9 +14,9 @@ TOL = 1e-4
 
 
 def _prompts(backend):
-    prefix = backend.encode("Classify: joy, anger.\nInput: so good\n{\"label\": [\"joy\"]}\nInput:")
+    prefix = backend.tokenizer.encode("Classify: joy, anger.\nInput: so good\n{\"label\": [\"joy\"]}\nInput:")
     tails = [" what a lovely day", " no", " I am absolutely furious with all of you"]
-    return [PromptIds((tuple(prefix), tuple(backend.encode(t)))) for t in tails]
+    return [PromptIds((tuple(prefix), tuple(backend.tokenizer.encode(t)))) for t in tails]
 
 
 def _full_logits(backend, ids):
@@ -34,9 +34,9 @@ def test_score_next_with_cached_prefix_equals_full_forward(tiny_backend):
 
 
 def test_three_level_segments_equal_full_forward(tiny_backend):
-    run = tuple(tiny_backend.encode("Header and demos.\n\n"))
-    item = tuple(tiny_backend.encode("Question: hello there\n"))
-    ends = [tuple(tiny_backend.encode(e)) for e in ["Label: joy\nIs it:", "Label: anger and more\nIs it:"]]
+    run = tuple(tiny_backend.tokenizer.encode("Header and demos.\n\n"))
+    item = tuple(tiny_backend.tokenizer.encode("Question: hello there\n"))
+    ends = [tuple(tiny_backend.tokenizer.encode(e)) for e in ["Label: joy\nIs it:", "Label: anger and more\nIs it:"]]
     prompts = [PromptIds((run, item, e)) for e in ends]
     cands = [1, 2, 3, 500]
     scores, _ = tiny_backend.score_next(prompts, candidate_ids=cands)
@@ -47,9 +47,9 @@ def test_three_level_segments_equal_full_forward(tiny_backend):
 
 
 def test_packed_scoring_in_chunks_equals_full_forward(tiny_backend, monkeypatch):
-    run = tuple(tiny_backend.encode("Another header.\n\n"))
-    item = tuple(tiny_backend.encode("Question: chunk me\n"))
-    ends = [tuple(tiny_backend.encode(f"Label: option {i}\nIs it:")) for i in range(7)]
+    run = tuple(tiny_backend.tokenizer.encode("Another header.\n\n"))
+    item = tuple(tiny_backend.tokenizer.encode("Question: chunk me\n"))
+    ends = [tuple(tiny_backend.tokenizer.encode(f"Label: option {i}\nIs it:")) for i in range(7)]
     prompts = [PromptIds((run, item, e)) for e in ends]
     monkeypatch.setattr(tiny_backend, "max_packed_tokens", 12)  # forces the question into the cache, tails in chunks
     scores, _ = tiny_backend.score_next(prompts, candidate_ids=[5, 6, 7])
@@ -64,7 +64,7 @@ def test_batched_generation_equals_hf_generate(tiny_backend):
     for p, g in zip(prompts, gens):
         ref = tiny_backend.model.generate(torch.tensor([list(p.ids)]), max_new_tokens=6, do_sample=False,
                                           output_logits=True, return_dict_in_generate=True,
-                                          pad_token_id=tiny_backend.tokenizer.pad_token_id)
+                                          pad_token_id=tiny_backend.tokenizer.pad_id)
         ref_ids = ref.sequences[0, len(p.ids):].tolist()
         assert g.ids == ref_ids[: len(g.ids)]
         for t in range(len(g.ids)):
@@ -84,7 +84,7 @@ def test_hidden_states_only_on_request_and_match_full_pass(tiny_backend):
 def test_stop_strings_end_a_row(tiny_backend):
     p = _prompts(tiny_backend)[:1]
     free = tiny_backend.generate(p, candidate_ids=[1], max_new_tokens=5)[0]
-    first_piece = tiny_backend.decode(free.ids[:2])
+    first_piece = tiny_backend.tokenizer.decode(free.ids[:2])
     stopped = tiny_backend.generate(p, candidate_ids=[1], max_new_tokens=5, stop=[first_piece])[0]
     assert stopped.stop_reason == "stop" and stopped.ids == free.ids[: len(stopped.ids)]
     assert len(stopped.ids) <= 2
@@ -101,7 +101,7 @@ def test_prompt_over_context_is_a_clear_error(tiny_backend):
 @pytest.mark.slow
 def test_real_smollm2_prefix_cache_matches_full_forward(smol_backend):
     prompts = _prompts(smol_backend)
-    cands = [smol_backend.encode(w)[0] for w in ["joy", "anger", "none"]]
+    cands = [smol_backend.tokenizer.encode(w)[0] for w in ["joy", "anger", "none"]]
     scores, _ = smol_backend.score_next(prompts, candidate_ids=cands)
     for p, row in zip(prompts, scores):
         np.testing.assert_allclose(row, _full_logits(smol_backend, p.ids)[cands], atol=TOL)

@@ -118,7 +118,7 @@ def reference_logprobs(hf, prompts):
 
 def label_prompts(clf, texts):
     """Prompts ending right where the model writes its first label (after '{"label": ["')."""
-    tail = tuple(clf.backend.encode('{"label": ["'))
+    tail = tuple(clf.backend.tokenizer.encode('{"label": ["'))
     return [PromptIds(p.segments[:-1] + (p.segments[-1] + tail,)) for p in (clf.prompter.build(t) for t in texts)]
 
 
@@ -163,7 +163,7 @@ def test_generation_agrees_with_transformers(http_backend, smol_backend, dataset
     gens = http_backend.generate(prompts, **kw)
     refs = smol_backend.generate(prompts, **kw)
     same = [g.ids == r.ids for g, r in zip(gens, refs)]
-    assert sum(same) >= 2, [(http_backend.decode(g.ids), smol_backend.decode(r.ids)) for g, r in zip(gens, refs)]
+    assert sum(same) >= 2, [(http_backend.tokenizer.decode(g.ids), smol_backend.tokenizer.decode(r.ids)) for g, r in zip(gens, refs)]
     lookup = clf.token_map.token_to_candidate()
     n_label_steps = n_bounded_checked = 0
     for p, g, r, ok in zip(prompts, gens, refs, same):
@@ -223,18 +223,18 @@ def test_cli_run_end_to_end_and_resume(server_url, data_file, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "examples/s" in printed
     man = read_manifest(out)
-    assert man["model"]["backend"] == "http" and man["model"]["extra"]["missing_candidates"] == "logit_bias"
-    assert man["methods"] == ["first_step", "compare_to_none", "hard", "max_over_generations", "unary"]
+    assert man.model.backend == "http" and man.model.extra["missing_candidates"] == "logit_bias"
+    assert man.methods == ["first_step", "compare_to_none", "hard", "max_over_generations", "unary"]
     recs = list(iter_records(out))
     assert sorted(r.id for r in recs) == ["t1", "t2", "t3", "t4"]
     for r in recs:
-        for m in man["methods"]:
+        for m in man.methods:
             p = np.asarray(r.methods[m])
             assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
         assert r.generation.ids and r.generation.text
-        assert r.breakdown["unary"]["bounded_scores"] == 0  # next-token scores are all exact
-        assert r.breakdown["unary"]["scored_values"] > 0
-        assert r.breakdown["bounded_scores"] == 0  # exact at every step the estimators read
+        assert r.unary.bounded_scores == 0  # next-token scores are all exact
+        assert r.unary.scored_values > 0
+        assert r.generation.diagnostics.bounded_scores == 0  # exact at every step the estimators read
         for s in r.steps:
             assert r.generation.ids[s.position] == s.token_id
     assert any(r.steps for r in recs)
@@ -254,7 +254,7 @@ def test_cli_breakdown_binary(server_url, data_file, tmp_path):
     for r in recs:
         p = np.asarray(r.methods["binary"])
         assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
-        assert len(r.breakdown["binary"]["pairs"]) == 6 and r.breakdown["binary"]["bounded_scores"] == 0
+        assert len(r.binary.pairs) == 6 and r.binary.bounded_scores == 0
 
 
 def test_failed_items_write_no_record_and_resume(http_backend, dataset, tmp_path, monkeypatch):

@@ -45,34 +45,37 @@ def test_records_hold_everything_needed(run_dir):
     recs = list(iter_records(run_dir))
     assert sorted(r.id for r in recs) == ["t1", "t2", "t3", "t4"]  # written shortest text first
     man = read_manifest(run_dir)
-    assert man["model"]["sha256"].startswith("b179c952") and man["model"]["dtype"] == "fp32"
-    assert man["environment"]["versions"]["torch"].startswith("2.13.0")
-    assert man["config"]["run"]["prompt"]["seed"] == 0 and len(man["prompt"]["demos"]) == 3
-    assert man["methods"] == ["first_step", "compare_to_none", "hard", "max_over_generations", "unary", "binary"]
-    assert man["train_base_rates"] is not None and man["complete"] is True
+    assert man.model.sha256.startswith("b179c952") and man.model.dtype == "fp32"
+    assert man.environment["versions"]["torch"].startswith("2.13.0")
+    assert man.config["run"]["prompt"]["seed"] == 0 and len(man.prompt.demos) == 3
+    assert man.methods == ["first_step", "compare_to_none", "hard", "max_over_generations", "unary", "binary"]
+    assert man.train_base_rates is not None and man.complete is True
     for r in recs:
         # t1: annotators [joy], [joy, surprise], [surprise] -> joy 2/3, anger 0, surprise 2/3
         if r.id == "t1":
             np.testing.assert_allclose(r.human.probs, [2 / 3, 0.0, 2 / 3])
             assert r.human.n_annotators == 3
-        for m in man["methods"]:
+        for m in man.methods:
             p = np.asarray(r.methods[m])
             assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
         assert r.generation.ids and r.generation.text
         for s in r.steps:  # the step's token really is a variant of the label it names
             assert r.generation.ids[s.position] == s.token_id
             assert s.scores.shape == (4,)
-        assert r.cost["unary"]["prompts"] == 4 and r.cost["binary"]["prompts"] == 6
+        assert r.cost["unary"].prompts == 4 and r.cost["binary"].prompts == 6
 
 
 def test_estimators_recompute_offline_from_records(run_dir):
-    from labeldist.estimators.zero_shot import estimate_all
+    from labeldist.methods import apply_methods, selected_methods
+    from labeldist.records import ExampleRecord
     from labeldist.runs.store import run_label_set
 
     ls = run_label_set(run_dir)
     for r in iter_records(run_dir):
-        probs, _ = estimate_all(r.steps, r.generation.parsed, ls)
-        for k, v in probs.items():
+        fresh = ExampleRecord.from_dict(r.to_dict())
+        fresh.methods.clear()
+        apply_methods(fresh, selected_methods(["generation", "unary", "binary"], ls), ls)
+        for k, v in fresh.methods.items():
             np.testing.assert_allclose(v, r.methods[k], rtol=1e-12)
 
 
@@ -93,7 +96,7 @@ def test_resume_after_crash_recomputes_only_missing(run_dir, data_file, tmp_path
         o = by_id[a["id"]]
         assert a["generation"]["ids"] == o["generation"]["ids"]
         np.testing.assert_allclose(a["methods"]["unary"], o["methods"]["unary"], atol=1e-6)
-    assert read_manifest(out)["resumed"] == 1
+    assert read_manifest(out).resumed == 1
 
 
 def test_same_config_same_numbers(data_file, run_dir, tmp_path):

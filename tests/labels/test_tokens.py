@@ -5,7 +5,8 @@ import pytest
 from labeldist.errors import LabeldistError
 from labeldist.labels.tokens import build_label_token_map, first_token_in_context
 from labeldist.records import LabelSet
-from tests.conftest import decoder, encoder
+from labeldist.backends.tokenizer import HFTokenizer
+from tests.conftest import encoder
 
 JSON_CONTEXTS = ['\n{"label": ["', '", "']
 COMMA_CONTEXTS = ["\n", ", "]
@@ -14,7 +15,7 @@ COMMA_CONTEXTS = ["\n", ", "]
 @pytest.mark.parametrize("tok_name", ["smol_tokenizer", "qwen_tokenizer"])
 def test_json_format_canonical_token_is_bare_label(request, tok_name):
     tok = request.getfixturevalue(tok_name)
-    m = build_label_token_map(LabelSet(("joy", "anger")), encoder(tok), decoder(tok), JSON_CONTEXTS)
+    m = build_label_token_map(LabelSet(("joy", "anger")), HFTokenizer(tok, "t"), JSON_CONTEXTS)
     assert m.candidates == ("joy", "anger", "none")
     # After '["' and after '", "' the label is a bare token (no leading space) in both tokenizers.
     assert m.variants[0][0] == tok.convert_tokens_to_ids("joy")
@@ -29,13 +30,13 @@ def test_json_format_canonical_token_is_bare_label(request, tok_name):
 def test_comma_format_keeps_both_slot_forms(request, tok_name):
     # The reference took only the first-slot token, so later labels ("Ġfear") were invisible.
     tok = request.getfixturevalue(tok_name)
-    m = build_label_token_map(LabelSet(("anger", "fear")), encoder(tok), decoder(tok), COMMA_CONTEXTS)
+    m = build_label_token_map(LabelSet(("anger", "fear")), HFTokenizer(tok, "t"), COMMA_CONTEXTS)
     assert m.variants[0][:2] == (tok.convert_tokens_to_ids("anger"), tok.convert_tokens_to_ids("Ġanger"))
     assert tok.convert_tokens_to_ids("Ġfear") in m.variants[1][:2]
 
 
 def test_flat_ids_and_columns_partition(smol_tokenizer):
-    m = build_label_token_map(LabelSet(("joy", "anger")), encoder(smol_tokenizer), decoder(smol_tokenizer), JSON_CONTEXTS)
+    m = build_label_token_map(LabelSet(("joy", "anger")), HFTokenizer(smol_tokenizer, "smol"), JSON_CONTEXTS)
     flat = m.flat_ids
     assert [flat[s] for s in m.columns] == [list(v) for v in m.variants]
     assert len(set(flat)) == len(flat)  # no id belongs to two candidates
@@ -46,13 +47,12 @@ def test_colliding_first_tokens_is_an_error_naming_both(request, tok_name):
     tok = request.getfixturevalue(tok_name)
     # 'optimism' and 'optimistic' both start with the token 'optim' in both tokenizers.
     with pytest.raises(LabeldistError, match=r"'optimism' and 'optimistic'.*'optim'.*rename one"):
-        build_label_token_map(LabelSet(("optimism", "optimistic")), encoder(tok), decoder(tok), JSON_CONTEXTS)
+        build_label_token_map(LabelSet(("optimism", "optimistic")), HFTokenizer(tok, "t"), JSON_CONTEXTS)
 
 
 def test_shared_secondary_variant_is_dropped_not_fatal(smol_tokenizer):
     # SmolLM2: 'sadness' starts with 's', 'surprise' with 'sur'; their capitalised forms share 'S'.
-    enc, dec = encoder(smol_tokenizer), decoder(smol_tokenizer)
-    m = build_label_token_map(LabelSet(("sadness", "surprise")), enc, dec, JSON_CONTEXTS)
+    m = build_label_token_map(LabelSet(("sadness", "surprise")), HFTokenizer(smol_tokenizer, "smol"), JSON_CONTEXTS)
     shared = set(m.variants[0]) & set(m.variants[1])
     assert not shared
     assert m.variants[0][0] == smol_tokenizer.convert_tokens_to_ids("s")

@@ -19,7 +19,7 @@ def test_join_labels_like_reference():
 
 
 def test_plain_prompt_text_exact(tiny_backend):
-    p = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend)
+    p = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend.tokenizer)
     prefix, full = p.text("what now")
     expected = (
         "Classify the following inputs into none, one, or multiple the following labels per input: "
@@ -34,18 +34,18 @@ def test_plain_prompt_text_exact(tiny_backend):
 
 
 def test_reverse_and_comma_formats(tiny_backend):
-    p = FewShotPrompter(PromptConfig(label_format="comma", label_order="reverse"), LS, DEMOS, tiny_backend)
+    p = FewShotPrompter(PromptConfig(label_format="comma", label_order="reverse"), LS, DEMOS, tiny_backend.tokenizer)
     assert p.demo_answers == ["joy", "fear, anger"]
     assert p.format_labels([]) == "none"
-    pj = FewShotPrompter(PromptConfig(), LS, [], tiny_backend)
+    pj = FewShotPrompter(PromptConfig(), LS, [], tiny_backend.tokenizer)
     assert json.loads(pj.format_labels([])) == {"label": ["none"]}
 
 
 def test_segments_concatenate_to_full_tokenisation(tiny_backend):
-    p = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend)
+    p = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend.tokenizer)
     for q in ["what now", "  leading spaces", "émoji 🙂 text"]:
         ids = p.build(q)
-        assert list(ids.ids) == tiny_backend.bos_ids + tiny_backend.encode(p.text(q)[1])
+        assert list(ids.ids) == tiny_backend.tokenizer.bos_ids + tiny_backend.tokenizer.encode(p.text(q)[1])
         assert len(ids.segments) == 2 and ids.segments[1]
     # The shared prefix is identical across queries (so it is cached once).
     assert p.build("one").segments[0] == p.build("two").segments[0]

@@ -1,4 +1,4 @@
-"""What a run records about itself: config, seeds, model identity, package versions, machine."""
+"""What a run records about the software and machine it ran on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import platform
 import sys
 from datetime import datetime, timezone
 
-PACKAGES = ("labeldist", "torch", "transformers", "tokenizers", "gguf", "accelerate", "numpy", "scikit-learn", "pandas")
+PACKAGES = ("labeldist", "torch", "transformers", "tokenizers", "gguf", "accelerate", "numpy", "scipy",
+            "scikit-learn", "peft")
 
 
 def package_versions() -> dict[str, str]:

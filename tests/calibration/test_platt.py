@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from labeldist.errors import LabeldistError
-from labeldist.estimators.platt import PlattScaler
+from labeldist.calibration.platt import PlattScaler
 
 
 def _sigmoid(z):

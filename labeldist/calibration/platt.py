@@ -19,10 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from labeldist.errors import LabeldistError
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -z))
+from labeldist.numeric import sigmoid
 
 
 class PlattScaler(BaseEstimator):
@@ -92,7 +89,7 @@ class PlattScaler(BaseEstimator):
         loss = self._loss(theta, x, q)
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):
-            s = _sigmoid(theta[0] * x + theta[1])
+            s = sigmoid(theta[0] * x + theta[1])
             r, v = s - q, s * (1.0 - s)
             grad = np.array([np.mean(r * x) + self.alpha * theta[0], np.mean(r)])
             if np.max(np.abs(grad)) < self.tol:
@@ -122,4 +119,4 @@ class PlattScaler(BaseEstimator):
 
     def predict_proba(self, x) -> np.ndarray:
         """Calibrated probabilities σ(w x + b), same shape as ``x`` (one per entry, not two columns)."""
-        return _sigmoid(self.decision_function(x))
+        return sigmoid(self.decision_function(x))

@@ -1,0 +1,240 @@
+"""Per-example run records: what one JSON line of ``records.jsonl`` holds.
+
+Everything an estimator reads is stored, so every registered method can be recomputed
+offline from the records, without the model (``labeldist.methods.apply_methods``).
+
+JSON layout of one line (layout version 2)::
+
+    {"id": str, "text": str, "split": str|null,
+     "gold": [label, ...] | null,                  # aggregate labels; [] = no label
+     "human": {"probs": [L floats], "n_annotators": int|null, "kind": str} | null,
+     "generation": {"text": str, "ids": [int], "parsed": [label], "unknown": [str],
+                    "stop_reason": str,
+                    "diagnostics": {"well_formed": bool, "scored_values": int,
+                                    "bounded_scores": int}} | null,
+     "steps": [{"position": int, "token_id": int, "label": str,
+                "scores": [L' floats],             # max over variants, candidates order
+                "variants": {candidate: [float per variant]}}],
+     "unary": {"candidates": [str], "scores": {word: [[float]]}, "p_reasonable": [float],
+               "scored_values": int, "bounded_scores": int} | null,
+     "binary": {"pairs": [[int, int]], "scores": {word: [[float]]}, "pair_probs": [float],
+                "position_disagreement": float|null,
+                "scored_values": int, "bounded_scores": int} | null,
+     "methods": {method: [L floats]},              # per-label probabilities, labels order
+     "method_diagnostics": {method: {"fallback": bool}},
+     "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
+                      "generated_tokens": int}}}
+
+Layout version 1 (runs made before the method registry) kept generation diagnostics and
+the breakdown scores together in one untyped ``breakdown`` dict and did not store
+fallbacks; :meth:`ExampleRecord.from_dict` reads it (``version=1``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from labeldist.records.examples import Example, HumanDistribution
+from labeldist.records.steps import StepScores
+
+
+@dataclass
+class GenerationDiagnostics:
+    """How far the generated answer's label steps can be trusted.
+
+    ``scored_values`` counts the candidate scores read at label steps; ``bounded_scores``
+    how many of them are only upper bounds (a served model's top-k lacked the token).
+    """
+
+    well_formed: bool = True
+    scored_values: int = 0
+    bounded_scores: int = 0
+
+
+@dataclass
+class GenerationRecord:
+    """The greedy answer: decoded text, generated ids, parsed labels and why it stopped."""
+
+    text: str
+    ids: list[int]
+    parsed: list[str]
+    unknown: list[str]
+    stop_reason: str
+    diagnostics: GenerationDiagnostics = field(default_factory=GenerationDiagnostics)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GenerationRecord":
+        diag = d.get("diagnostics") or {}
+        return cls(d["text"], list(d["ids"]), list(d["parsed"]), list(d["unknown"]), d["stop_reason"],
+                   GenerationDiagnostics(**diag))
+
+
+@dataclass
+class UnaryScores:
+    """Raw next-token scores of the unary breakdown prompts of one item.
+
+    ``scores[word]`` has shape (n_candidates, n_variants): the scores of the variants of
+    ``word`` (``reasonable`` / ``unreasonable``) after each candidate's ending, candidates
+    in ``candidates`` order (``LabelSet.candidates``); ``p_reasonable[c]`` =
+    σ(max variant score of ``reasonable`` − that of ``unreasonable``) per candidate.
+    """
+
+    candidates: list[str]
+    scores: dict[str, list[list[float]]]
+    p_reasonable: list[float]
+    scored_values: int = 0
+    bounded_scores: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "UnaryScores":
+        return cls(list(d["candidates"]), {k: [list(r) for r in v] for k, v in d["scores"].items()},
+                   list(d["p_reasonable"]), int(d.get("scored_values", 0)), int(d.get("bounded_scores", 0)))
+
+
+@dataclass
+class BinaryScores:
+    """Raw next-token scores of the binary breakdown prompts of one item.
+
+    ``pairs[k] = (i, j)``: prompt ``k`` showed candidate ``i`` as ``a`` and ``j`` as ``b``;
+    forward pairs ``i < j`` first, then (when both orders were asked) their swaps in the
+    same order. ``scores[word]`` has shape (n_prompts, n_variants). ``pair_probs[k]`` =
+    P(i beats j) per forward pair, averaged over both orders when both were asked;
+    ``position_disagreement`` = share of pairs whose two orders pick different winners
+    (None with one order).
+    """
+
+    pairs: list[list[int]]
+    scores: dict[str, list[list[float]]]
+    pair_probs: list[float]
+    position_disagreement: float | None = None
+    scored_values: int = 0
+    bounded_scores: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BinaryScores":
+        return cls([list(p) for p in d["pairs"]], {k: [list(r) for r in v] for k, v in d["scores"].items()},
+                   list(d["pair_probs"]), d.get("position_disagreement"), int(d.get("scored_values", 0)),
+                   int(d.get("bounded_scores", 0)))
+
+
+@dataclass
+class MethodDiagnostics:
+    """Per method and example: ``fallback`` is True when the method had nothing to read and the
+    example got the no-label fallback (1/L′ per label), which runs count and report."""
+
+    fallback: bool = False
+
+
+@dataclass
+class StageCost:
+    """Work one pipeline stage (generation, unary, binary, ...) spent on one example."""
+
+    prompts: int = 0
+    prompt_tokens: int = 0
+    forward_tokens: int = 0
+    generated_tokens: int = 0
+
+
+@dataclass
+class ExampleRecord:
+    """Everything recorded about one example; see the module docstring for the JSON layout."""
+
+    id: str
+    text: str
+    gold: list[str] | None = None
+    human: HumanDistribution | None = None
+    split: str | None = None
+    generation: GenerationRecord | None = None
+    steps: list[StepScores] = field(default_factory=list)
+    unary: UnaryScores | None = None
+    binary: BinaryScores | None = None
+    methods: dict[str, list[float]] = field(default_factory=dict)
+    method_diagnostics: dict[str, MethodDiagnostics] = field(default_factory=dict)
+    cost: dict[str, StageCost] = field(default_factory=dict)
+
+    @classmethod
+    def from_example(cls, ex: Example) -> "ExampleRecord":
+        return cls(id=ex.id, text=ex.text, gold=None if ex.gold is None else list(ex.gold), human=ex.human,
+                   split=ex.split)
+
+    @property
+    def fallbacks(self) -> list[str]:
+        """Methods that used the no-label fallback for this example."""
+        return [m for m, d in self.method_diagnostics.items() if d.fallback]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "split": self.split,
+            "gold": self.gold,
+            "human": None if self.human is None else self.human.to_dict(),
+            "generation": None if self.generation is None else self.generation.to_dict(),
+            "steps": [s.to_dict() for s in self.steps],
+            "unary": None if self.unary is None else self.unary.to_dict(),
+            "binary": None if self.binary is None else self.binary.to_dict(),
+            "methods": {k: [float(x) for x in v] for k, v in self.methods.items()},
+            "method_diagnostics": {k: asdict(v) for k, v in self.method_diagnostics.items()},
+            "cost": {k: asdict(v) for k, v in self.cost.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, *, version: int = 2) -> "ExampleRecord":
+        """Read one JSON line of layout ``version`` (1: before the method registry; 2: current)."""
+        rec = cls(
+            id=d["id"],
+            text=d["text"],
+            gold=d.get("gold"),
+            human=None if d.get("human") is None else HumanDistribution.from_dict(d["human"]),
+            split=d.get("split"),
+            steps=[StepScores.from_dict(s) for s in d.get("steps", [])],
+            methods={k: list(v) for k, v in d.get("methods", {}).items()},
+        )
+        if version == 1:
+            _read_v1(rec, d)
+            return rec
+        if d.get("generation") is not None:
+            rec.generation = GenerationRecord.from_dict(d["generation"])
+        if d.get("unary") is not None:
+            rec.unary = UnaryScores.from_dict(d["unary"])
+        if d.get("binary") is not None:
+            rec.binary = BinaryScores.from_dict(d["binary"])
+        rec.method_diagnostics = {k: MethodDiagnostics(**v) for k, v in d.get("method_diagnostics", {}).items()}
+        rec.cost = {k: StageCost(**v) for k, v in d.get("cost", {}).items()}
+        return rec
+
+
+def _read_v1(rec: ExampleRecord, d: dict) -> None:
+    """Layout 1: ``breakdown`` mixed generation diagnostics with the breakdown scores, ``cost``
+    was flat for generation. Fallbacks were not stored; ``labeldist.methods`` infers them."""
+    bd = d.get("breakdown") or {}
+    if d.get("generation") is not None:
+        g = d["generation"]
+        rec.generation = GenerationRecord(
+            g["text"], list(g["ids"]), list(g["parsed"]), list(g["unknown"]), g["stop_reason"],
+            GenerationDiagnostics(bool(bd.get("answer_well_formed", True)), int(bd.get("scored_values", 0)),
+                                  int(bd.get("bounded_scores", 0))))
+    if isinstance(bd.get("unary"), dict):
+        u = bd["unary"]
+        rec.unary = UnaryScores.from_dict(u)
+    if isinstance(bd.get("binary"), dict):
+        b = bd["binary"]  # its bt_scores are recomputed by the binary method from pair_probs
+        rec.binary = BinaryScores.from_dict(b)
+    cost = d.get("cost") or {}
+    if "prompts" in cost:
+        rec.cost["generation"] = StageCost(prompts=int(cost.get("prompts", 0)),
+                                           prompt_tokens=int(cost.get("prompt_tokens", 0)),
+                                           generated_tokens=int(cost.get("generated_tokens", 0)))
+    for stage in ("unary", "binary"):
+        if isinstance(cost.get(stage), dict):
+            rec.cost[stage] = StageCost(prompts=int(cost[stage].get("prompts", 0)),
+                                        forward_tokens=int(cost[stage].get("forward_tokens", 0)))
