@@ -2,6 +2,7 @@
 
 * :mod:`~labeldist.calibration.calibrators`: identity, per-label Platt, per-label isotonic,
   and one temperature per step-based method (on the candidate logits before the softmax).
+* :mod:`~labeldist.calibration.recompute`: ``recompute(T)`` for temperature scaling from stored step logits.
 * :mod:`~labeldist.calibration.selection`: the stated choice rule (lowest 5-fold CV dev NLL,
   ties to the simpler calibrator), or a forced name.
 * :mod:`~labeldist.calibration.storage`: ``calibration.json`` with label-set and method checks.
@@ -25,6 +26,7 @@ from labeldist.calibration.calibrators import (
     TemperatureCalibrator,
     as_input,
 )
+from labeldist.calibration.recompute import TEMPERATURE_METHODS, StepRecompute
 from labeldist.calibration.reliability import (
     POOLED,
     ReliabilityCurve,
@@ -48,8 +50,8 @@ from labeldist.calibration.thresholds import OBJECTIVES, Thresholds, select_thre
 
 __all__ = [
     "CALIBRATION_FILE", "CALIBRATORS", "CANDIDATE_ORDER", "ISOTONIC_EPS", "MIN_ITEMS", "N_FOLDS", "OBJECTIVES",
-    "POOLED", "RULE", "CalibrationFile", "CalibrationInput", "CalibrationSelection", "Calibrator", "FitInfo",
-    "IdentityCalibrator", "IsotonicCalibrator", "PlattCalibrator", "ReliabilityCurve", "TemperatureCalibrator",
+    "POOLED", "RULE", "TEMPERATURE_METHODS", "CalibrationFile", "CalibrationInput", "CalibrationSelection", "Calibrator", "FitInfo",
+    "IdentityCalibrator", "IsotonicCalibrator", "PlattCalibrator", "ReliabilityCurve", "StepRecompute", "TemperatureCalibrator",
     "Thresholds", "as_input", "candidate_names", "cross_validated_nll", "expected_calibration_error",
     "fold_indices", "load_calibration", "plot_reliability", "reliability_curve", "reliability_curves",
     "save_calibration", "select_calibrator", "select_thresholds", "threshold_curve",
