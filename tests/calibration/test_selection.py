@@ -14,7 +14,6 @@ from labeldist.calibration import (
     fold_indices,
     select_calibrator,
 )
-from labeldist.errors import LabeldistError
 from labeldist.metrics import nll_loss
 from tests.calibration.synthetic import make_split
 

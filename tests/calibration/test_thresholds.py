@@ -3,12 +3,10 @@
 import json
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labeldist.calibration import FitInfo, Thresholds, select_thresholds
-from labeldist.errors import LabeldistError
 from labeldist.metrics import EPS
 
 
