@@ -144,6 +144,25 @@ class Trace:
         """Candidate indices at 0-based ``step`` sorted by probability, descending; ties keep candidate order."""
         return np.argsort(-self.step_probs[step], kind="stable")
 
+    def first_occurrences(self) -> "Trace":
+        """The trace with only each candidate's first generated step (the reference's ``all_label_inds``).
+
+        The reference kept one step per label, at its first occurrence; our records keep every step
+        whose generated token starts a candidate, so a repeated label gives a second step.
+
+        Examples
+        --------
+        >>> t = Trace(id="a", candidates=("x", "y", "none"), step_probs=[[1., 0, 0], [0, 1., 0], [1., 0, 0]],
+        ...           step_labels=("x", "y", "x"), predicted=("x", "y"))
+        >>> t.first_occurrences().step_labels
+        ('x', 'y')
+        """
+        seen: set[str] = set()
+        keep = [i for i, s in enumerate(self.step_labels) if not (s in seen or seen.add(s))]
+        return Trace(id=self.id, candidates=self.candidates, step_probs=self.step_probs[keep],
+                     step_labels=tuple(self.step_labels[i] for i in keep), predicted=self.predicted,
+                     gold=self.gold, human=self.human, multilabel=self.multilabel)
+
     @classmethod
     def from_logits(cls, *, id: str, candidates: Sequence[str], step_logits, step_labels: Sequence[str],
                     predicted: Sequence[str], gold: Sequence[str] | None = None, human=None,

@@ -45,3 +45,12 @@ def test_invalid_traces_name_the_problem(kwargs, match):
 def test_single_label_trace_has_no_none():
     t = trace("x", [[0.7, 0.3]], ("a",), candidates=("a", "b"), multilabel=False)
     assert t.labels == ("a", "b")
+
+
+def test_first_occurrences_keeps_each_candidates_first_step():
+    probs = [[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.6, 0.2, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7]]
+    t = trace("x", probs, ("a", "b"))
+    f = t.first_occurrences()
+    assert f.step_labels == ("a", "b", "none")
+    np.testing.assert_array_equal(f.step_probs, np.array(probs)[[0, 1, 3]])
+    assert f.predicted == t.predicted and f.id == "x"
