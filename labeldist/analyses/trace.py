@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from labeldist.errors import LabeldistError
+from labeldist.numeric import softmax
 from labeldist.records import NONE_LABEL
 
 #: Tolerance on ``step_probs`` row sums (stored probabilities may be rounded to 8 decimals).
@@ -22,12 +23,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, dtype=np.float64, copy=True)
     a.setflags(write=False)
     return a
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = x - np.max(x, axis=-1, keepdims=True)  # stable: the largest logit becomes exp(0)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -185,6 +180,6 @@ class Trace:
         elif z.ndim != 2 or not np.all(np.isfinite(z)):
             raise LabeldistError(f"trace {id!r}: step_logits must be finite with shape (n_steps, {len(candidates)}); "
                                  f"got shape {z.shape}", "pass one score row over the candidates per label step")
-        return cls(id=id, candidates=tuple(candidates), step_probs=_softmax(z) if z.shape[0] else z,
+        return cls(id=id, candidates=tuple(candidates), step_probs=softmax(z) if z.shape[0] else z,
                    step_labels=tuple(step_labels), predicted=tuple(predicted),
                    gold=None if gold is None else tuple(gold), human=human, multilabel=multilabel)
