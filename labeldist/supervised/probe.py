@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from labeldist.errors import LabeldistError
+from labeldist.numeric import EPS, sigmoid, softmax
 from labeldist.supervised._artifacts import atomic_dir, check_labels, read_manifest, write_manifest
 from labeldist.supervised._validation import (
     check_features, check_min_counts, check_target_kind, check_targets, label_names,
@@ -52,19 +53,6 @@ from labeldist.supervised._validation import (
 
 FORMAT = "labeldist-probe"
 ARRAYS = "probe.npz"
-EPS = 1e-8  # same clipping as labeldist.metrics
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -z))
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _binary_nll(q: np.ndarray, p: np.ndarray) -> float:
     """Mean over items of -[q log p + (1 - q) log(1 - p)], for one label."""
     p = np.clip(p, EPS, 1.0 - EPS)
@@ -249,8 +237,8 @@ class ProbeClassifier(BaseEstimator):
                 row.append((coef, intercept))
                 if Zd is not None:
                     logits = Zd @ coef.T + intercept
-                    dev_nll[a, m] = (_binary_nll(Yd[:, m], _sigmoid(logits[:, 0])) if self.multilabel
-                                     else _categorical_nll(Yd, _softmax(logits)))
+                    dev_nll[a, m] = (_binary_nll(Yd[:, m], sigmoid(logits[:, 0])) if self.multilabel
+                                     else _categorical_nll(Yd, softmax(logits)))
             fits.append(row)
         # argmin takes the first minimum: the smallest C (strongest penalty) on ties.
         best = np.argmin(dev_nll, axis=0) if Zd is not None else np.zeros(n_models, dtype=int)
@@ -282,7 +270,7 @@ class ProbeClassifier(BaseEstimator):
         Multi-label: independent sigmoids. Single-label: a softmax, rows sum to 1.
         """
         logits = self.decision_function(X)
-        return _sigmoid(logits) if self.multilabel else _softmax(logits)
+        return sigmoid(logits) if self.multilabel else softmax(logits)
 
     # ------------------------------------------------------------------ persistence
     def _arrays(self) -> dict[str, np.ndarray]:
