@@ -1,0 +1,1 @@
+"""Supervised methods that learn from the training split."""
