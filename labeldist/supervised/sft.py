@@ -42,8 +42,10 @@ import torch
 
 from labeldist.errors import LabeldistError
 from labeldist.supervised import _sft_io as io
+from labeldist.supervised.sft_batches import IGNORE, SFTExample, batch_nll_sum, collate, mean_nll, truncate_left
 
-IGNORE = -100  # label value that ``cross_entropy`` skips
+__all__ = ["SFTConfig", "SFTExample", "SFTResult", "train_lora", "load_adapter", "collate", "truncate_left"]
+
 DEFAULT_TARGETS = ("q_proj", "v_proj")  # peft's default for Llama and Qwen2
 
 
@@ -111,25 +113,6 @@ class SFTConfig:
 
 
 @dataclass(frozen=True)
-class SFTExample:
-    """One training row: the run's prompt token ids and the gold answer's token ids.
-
-    ``answer_ids`` should end with whatever the generation methods stop on (EOS or the
-    answer delimiter) so the model learns to stop.
-    """
-
-    prompt_ids: tuple[int, ...]
-    answer_ids: tuple[int, ...]
-
-    def __post_init__(self):
-        object.__setattr__(self, "prompt_ids", tuple(int(t) for t in self.prompt_ids))
-        object.__setattr__(self, "answer_ids", tuple(int(t) for t in self.answer_ids))
-        if not self.prompt_ids or not self.answer_ids:
-            raise LabeldistError("an SFT example has an empty prompt or answer",
-                                 "give every example at least one prompt token and one answer token")
-
-
-@dataclass(frozen=True)
 class SFTResult:
     """What :func:`train_lora` did. ``model`` is the trained ``peft`` model, in eval mode.
 
@@ -153,78 +136,6 @@ class SFTResult:
     train_seconds: float  # summed over epochs, including those of earlier, resumed calls
     tokens_per_second: float  # n_tokens * epochs / train_seconds
     model: object = field(repr=False, compare=False)
-
-
-# -- batches and loss ------------------------------------------------------------------
-def truncate_left(examples: Sequence[SFTExample], max_length: int) -> tuple[list[SFTExample], int]:
-    """Drop leading prompt tokens so that ``len(prompt) + len(answer) <= max_length``; count the cut rows."""
-    out, n_cut = [], 0
-    for i, ex in enumerate(examples):
-        room = max_length - len(ex.answer_ids)
-        if room < 1:
-            raise LabeldistError(f"SFT example {i}: its answer has {len(ex.answer_ids)} tokens, leaving no room "
-                                 f"for a prompt token within max_length={max_length}",
-                                 "raise max_length or shorten the answers")
-        if len(ex.prompt_ids) > room:
-            ex, n_cut = SFTExample(ex.prompt_ids[-room:], ex.answer_ids), n_cut + 1
-        out.append(ex)
-    return out, n_cut
-
-
-def collate(examples: Sequence[SFTExample], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Right-padded ``(input_ids, attention_mask, labels)``, each of shape (B, T).
-
-    ``labels`` holds the answer tokens at their own positions and -100 on prompt and pad
-    positions; the model's logits at position ``t`` are scored against ``labels[t + 1]``.
-    """
-    width = max(len(e.prompt_ids) + len(e.answer_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)  # (B, T)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    for row, e in enumerate(examples):
-        n_p, n = len(e.prompt_ids), len(e.prompt_ids) + len(e.answer_ids)
-        ids[row, :n] = torch.tensor(e.prompt_ids + e.answer_ids)
-        mask[row, :n] = 1
-        labels[row, n_p:n] = torch.tensor(e.answer_ids)
-    return ids, mask, labels
-
-
-def answer_nll_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Summed ``-log p(label)`` over positions whose label is not -100.
-
-    ``logits`` (B, T, V) and ``labels`` (B, T) are aligned as the model returns them; the
-    shift (logit ``t`` predicts token ``t + 1``) happens here.
-    """
-    return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
-                                             ignore_index=IGNORE, reduction="sum")
-
-
-def _batch_nll_sum(model, ids, mask, labels) -> torch.Tensor:
-    """:func:`answer_nll_sum` without materialising logits at prompt positions.
-
-    The LM head runs only on the hidden states that predict an answer token: (N, H) -> (N, V)
-    instead of (B, T, V), which saves most of the head's time and memory on long prompts.
-    """
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    decoder, head = base.get_decoder(), base.get_output_embeddings()
-    if decoder is base or head is None:  # unusual layout: fall back to full logits
-        return answer_nll_sum(model(input_ids=ids, attention_mask=mask, use_cache=False).logits, labels)
-    hidden = decoder(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state  # (B, T, H)
-    target = labels[:, 1:]  # (B, T-1)
-    keep = target != IGNORE
-    logits = head(hidden[:, :-1][keep])  # (N, V)
-    return torch.nn.functional.cross_entropy(logits.float(), target[keep], reduction="sum")
-
-
-def _mean_nll(model, examples: Sequence[SFTExample], pad_id: int, batch_size: int) -> float:
-    model.eval()
-    total, n = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(examples), batch_size):
-            ids, mask, labels = collate(examples[i:i + batch_size], pad_id)
-            total += float(_batch_nll_sum(model, ids, mask, labels))
-            n += int((labels != IGNORE).sum())
-    return total / n
 
 
 # -- training --------------------------------------------------------------------------
@@ -265,7 +176,8 @@ def _wrap(model, config: SFTConfig):
         if "not found in the base model" not in str(e):
             raise
         raise LabeldistError(f"none of the SFT target modules {list(config.resolved_target_modules)} exist in "
-                             f"{type(model).__name__}", "set target_modules to linear module names of this model") from None
+                             f"{type(model).__name__}",
+                             "set target_modules to linear module names of this model") from None
 
 
 def _resume_key(config, fp, examples, dev_examples, pad_id, max_length, warmup_steps) -> dict:
@@ -280,7 +192,8 @@ def _check_resume(key: dict, state: dict, ckpt: Path, epochs: int) -> None:
     diff = []
     for k in key:
         if k in ("config", "base"):
-            diff += [f"{k}.{s}: {old[k].get(s)!r} then, {key[k][s]!r} now" for s in key[k] if old[k].get(s) != key[k][s]]
+            diff += [f"{k}.{s}: {old[k].get(s)!r} then, {key[k][s]!r} now"
+                     for s in key[k] if old[k].get(s) != key[k][s]]
         elif old.get(k) != key[k]:
             diff.append(f"{k}: {old.get(k)!r} then, {key[k]!r} now")
     fix = f"rerun with the settings and data it was made with, or delete {ckpt.parent} (or use a new output directory)"
@@ -362,7 +275,7 @@ def train_lora(model, examples: Sequence[SFTExample], out_dir, config: SFTConfig
         steps, epochs_log, start = state["steps"], state["epochs"], state["epoch"]
         initial_dev = state["initial_dev_loss"]
     else:
-        initial_dev = _mean_nll(pm, dev, pad_id, config.batch_size) if dev is not None else None
+        initial_dev = mean_nll(pm, dev, pad_id, config.batch_size) if dev is not None else None
 
     n_answer = sum(len(e.answer_ids) for e in examples)
     n_tokens = sum(len(e.prompt_ids) + len(e.answer_ids) for e in examples)
@@ -371,7 +284,8 @@ def train_lora(model, examples: Sequence[SFTExample], out_dir, config: SFTConfig
         t0 = time.perf_counter()
         pm.train()
         order = np.random.default_rng((config.seed, epoch)).permutation(len(examples))
-        batches = [[examples[i] for i in order[b:b + config.batch_size]] for b in range(0, len(order), config.batch_size)]
+        bs = config.batch_size
+        batches = [[examples[i] for i in order[b:b + bs]] for b in range(0, len(order), bs)]
         for g in range(0, len(batches), config.grad_accum):
             group = [collate(b, pad_id) for b in batches[g:g + config.grad_accum]]
             n_ans = sum(int((lab != IGNORE).sum()) for _, _, lab in group)
@@ -379,7 +293,7 @@ def train_lora(model, examples: Sequence[SFTExample], out_dir, config: SFTConfig
             opt.zero_grad(set_to_none=True)
             loss = 0.0
             for ids, mask, labels in group:
-                nll = _batch_nll_sum(pm, ids, mask, labels)
+                nll = batch_nll_sum(pm, ids, mask, labels)
                 (nll / n_ans).backward()  # token mean over the whole accumulation group
                 loss += float(nll.detach())
             grad_norm = float(torch.nn.utils.clip_grad_norm_(list(params.values()), config.max_grad_norm))
@@ -394,7 +308,7 @@ def train_lora(model, examples: Sequence[SFTExample], out_dir, config: SFTConfig
         epochs_log.append({
             "epoch": epoch + 1,
             "train_loss": sum(s["loss"] * s["answer_tokens"] for s in ep_steps) / n_answer,
-            "dev_loss": _mean_nll(pm, dev, pad_id, config.batch_size) if dev is not None else None,
+            "dev_loss": mean_nll(pm, dev, pad_id, config.batch_size) if dev is not None else None,
             "tokens": n_tokens, "answer_tokens": n_answer, "seconds": time.perf_counter() - t0,
         })
         io.save_checkpoint(out_dir, epoch + 1, adapter_state=params, optimizer=opt, scheduler=sched,
