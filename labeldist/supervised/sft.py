@@ -253,16 +253,17 @@ def train_lora(model, examples: Sequence[SFTExample], out_dir, config: SFTConfig
     key = _resume_key(config, fp, examples, dev, pad_id, max_length, warmup)
 
     t_call = time.perf_counter()
+    found = io.last_checkpoint(out_dir)
+    if found is not None:  # checked before peft touches the caller's model
+        adapter, trainer, state = io.load_checkpoint(found[1])
+        _check_resume(key, state, found[1], config.epochs)
     torch.manual_seed(config.seed)
     pm = _wrap(model, config)
     params = {n: p for n, p in pm.named_parameters() if p.requires_grad}
     opt = torch.optim.AdamW(list(params.values()), lr=config.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (warmup + 1)))
     steps, epochs_log, start = [], [], 0
-    found = io.last_checkpoint(out_dir)
     if found is not None:
-        adapter, trainer, state = io.load_checkpoint(found[1])
-        _check_resume(key, state, found[1], config.epochs)
         if set(adapter) != set(params):
             raise LabeldistError(f"SFT checkpoint {found[1]} holds other LoRA tensors than this model",
                                  f"delete {found[1].parent} to train from scratch")

@@ -208,8 +208,10 @@ def test_resume_refuses_a_different_config_or_data(tmp_path):
         train_lora(tiny(), exs, tmp_path, SFTConfig(**{**FAST.to_dict(), "lr": 1e-3}), pad_id=0, progress=False)
     with pytest.raises(LabeldistError, match="train_digest"):
         train_lora(tiny(), toy_examples(4, seed=9), tmp_path, FAST, pad_id=0, progress=False)
+    other = tiny(seed=5)
     with pytest.raises(LabeldistError, match="weights_digest"):
-        train_lora(tiny(seed=5), exs, tmp_path, FAST, pad_id=0, progress=False)
+        train_lora(other, exs, tmp_path, FAST, pad_id=0, progress=False)
+    assert not any("lora" in n for n, _ in other.named_parameters())  # refused before peft touched it
     with pytest.raises(LabeldistError, match="has 2 epochs, more than the 1 asked"):
         train_lora(tiny(), exs, tmp_path, SFTConfig(**{**FAST.to_dict(), "epochs": 1}), pad_id=0, progress=False)
     # 4 examples -> 1 step/epoch; 40 epochs -> warmup ceil(1.2) = 2 steps, not the 1 of 2 epochs.
