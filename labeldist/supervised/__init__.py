@@ -1,4 +1,4 @@
-"""Supervised baselines for paper Table 2: linear probes on fixed features and a fine-tuned encoder.
+"""Supervised baselines for paper Table 2: linear probes on fixed features, a fine-tuned encoder, LoRA SFT.
 
 Public API (imported lazily, so ``import labeldist.supervised`` loads neither sklearn nor torch)::
 
@@ -6,6 +6,8 @@ Public API (imported lazily, so ``import labeldist.supervised`` loads neither sk
     EncoderClassifier(encoder=None, *, multilabel=True, targets="soft", label_names_first=False, ...)
     FrozenEncoderProbe(encoder=None, *, multilabel=True, targets="soft", pca=None, ...)
     target_matrix(examples, label_set, targets) -> (Y, keep)
+    SFTConfig(...), SFTExample(prompt_ids, answer_ids), train_lora(model, examples, out_dir, config, ...)
+    load_adapter(model, adapter_dir, *, merge=True)
     default_encoder_dir() -> Path
     MIN_PER_CLASS
 
@@ -22,6 +24,10 @@ _LAZY = {
     "default_encoder_dir": "labeldist.supervised.encoding",
     "target_matrix": "labeldist.supervised.targets",
     "MIN_PER_CLASS": "labeldist.supervised._validation",
+    "SFTConfig": "labeldist.supervised.sft",
+    "SFTExample": "labeldist.supervised.sft",
+    "train_lora": "labeldist.supervised.sft",
+    "load_adapter": "labeldist.supervised.sft",
 }
 
 __all__ = sorted(_LAZY)
