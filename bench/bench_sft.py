@@ -52,7 +52,7 @@ def main() -> None:
 
     backend = HFBackend(args.model, dtype=args.dtype, num_threads=args.threads)
     rss_loaded = peak_rss_mb()
-    tok = backend.tokenizer
+    tok = backend.tokenizer.hf
     enc = lambda s: tuple(tok(s, add_special_tokens=False)["input_ids"])  # noqa: E731
     rng = np.random.default_rng(0)
     examples = []

@@ -323,7 +323,7 @@ def test_smollm2_short_run_loss_falls_and_adapter_reloads(tmp_path):
     # One thread: on a shared 2-core machine two OpenMP threads ran 15-30x slower here.
     backend = HFBackend("smollm2-135m", dtype="fp32", num_threads=1)
     fresh = copy.deepcopy(backend.model)  # an untouched base for the reload
-    tok = backend.tokenizer
+    tok = backend.tokenizer.hf
     texts = [("I love this, what a day!", "joy"), ("This is awful and sad.", "sadness"),
              ("How dare they do that!", "anger"), ("I'm scared of the dark.", "fear"),
              ("What a wonderful gift.", "joy"), ("My dog died today.", "sadness"),
