@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from labeldist.cli.data_options import add_layout_options, layout_from_args
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 
 
@@ -27,6 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
     p.add_argument("--out", default=None, help="run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_layout_options(p)
     add_model_options(p)
     add_prompt_options(p)
     return p
@@ -53,6 +55,7 @@ def load_inputs(args):
     from labeldist.data import load_dataset, read_annotated_file
     from labeldist.errors import LabeldistError
 
+    layout = layout_from_args(args)
     if args.dataset:
         ds = load_dataset(args.dataset, root=args.root, skip_invalid=args.skip_invalid)
         from labeldist.data.registry import eval_splits
@@ -64,13 +67,16 @@ def load_inputs(args):
         if not Path(args.data).is_file():
             raise LabeldistError(f"data file {args.data} does not exist or is not a file", "check the path")
         ds = read_annotated_file(args.data, labels=args.labels, multilabel=not args.single_label,
-                                 skip_invalid=args.skip_invalid)
+                                 skip_invalid=args.skip_invalid, layout=layout)
         split = args.split or ("test" if "test" in ds.splits else next(iter(ds.splits)))
         source = {"name": Path(args.data).name, "path": str(Path(args.data).resolve()), "split": split}
+        if layout.to_dict():  # a different layout gives different human distributions: never resume across it
+            source["layout"] = layout.to_dict()
     examples = _select([e for s in split.split("+") for e in ds.split(s)], args, ds.label_set.multilabel)
     source.update(n=args.n, test_set=args.test_set, seed=args.seed)
     if args.demos:
-        demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel)
+        demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel,
+                                      layout=layout)
         pool = [e for s in demo_ds.splits.values() for e in s]
     elif args.shots and args.demo_split in ds.splits and args.demo_split not in split.split("+"):
         pool = list(ds.split(args.demo_split))
