@@ -74,7 +74,8 @@ def label_cell(value: Any, separator: str) -> list[str] | None:
         if "\n" in s or "\r" in s:
             raise ValueError(f"label cell {short(s)} spans several lines (an unclosed quote?)")
         if s[:1] not in ("[", "{"):
-            parts = [p.strip() for p in s.split(separator)]
+            # Split before stripping: a separator with spaces (" && ") would lose them to strip().
+            parts = [p.strip() for p in value.split(separator)]
             return [p for p in parts if p] or None
         try:
             value = json.loads(s)

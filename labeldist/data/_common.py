@@ -91,6 +91,11 @@ def read_text(path: Path, *, encoding: str = "utf-8", problems: RowProblems | No
                     f"re-save it as UTF-8 (e.g. iconv -f {wide} -t utf-8 FILE > NEW), or read it with "
                     f"encoding={wide!r} (API)",
                 )
+        # Before decoding: UTF-16 without a mark fails on its first non-ASCII character, and
+        # blaming that byte (latin-1 advice) would send the user the wrong way.
+        at = data.find(b"\x00")
+        if at >= 0:
+            _nul_error(path, data[:at].count(b"\n") + 1)
     try:
         text = data.decode(enc)
     except UnicodeDecodeError as e:
@@ -121,12 +126,15 @@ def _check_no_nul(path: Path, text: str) -> None:
     """NUL never occurs in text files; it marks UTF-16 without a byte-order mark, or binary data."""
     at = text.find("\x00")
     if at >= 0:
-        line = text.count("\n", 0, at) + 1
-        raise LabeldistError(
-            f"{path} line {line}: NUL byte, so this is not UTF-8 text (UTF-16 without a byte-order mark, "
-            "or a binary file)",
-            "re-save it as UTF-8 (e.g. iconv -f utf-16le -t utf-8 FILE > NEW), or check that it is the right file",
-        )
+        _nul_error(path, text.count("\n", 0, at) + 1)
+
+
+def _nul_error(path: Path, line: int) -> None:
+    raise LabeldistError(
+        f"{path} line {line}: NUL byte, so this is not UTF-8 text (UTF-16 without a byte-order mark, "
+        "or a binary file)",
+        "re-save it as UTF-8 (e.g. iconv -f utf-16le -t utf-8 FILE > NEW), or check that it is the right file",
+    )
 
 
 def require_dir(path: Path, dataset: str, files: Sequence[str], fix: str) -> Path:

@@ -108,7 +108,7 @@ def _delimited_rows(path: Path, text: str, delimiter: str, problems: RowProblems
             header = [h.strip() for h in fields]
             if len(set(header)) != len(header):
                 dup = sorted({h for h in header if header.count(h) > 1})
-                raise LabeldistError(f"{path} line {start}: duplicate column name(s) {', '.join(map(repr, dup))}",
+                raise LabeldistError(f"{path} line {start}: duplicate column name(s) {', '.join(repr(d) if len(d) <= 40 else repr(d[:30]) + '...' for d in dup[:10])}",
                                      "give every column a different name")
             continue
         if len(fields) != len(header):

@@ -52,22 +52,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from labeldist.data._cells import label_cell, name_cell, short, text_cell
-from labeldist.data._common import RowProblems, annotator_example, aggregate_example, finish_splits
-from labeldist.data._common import majority_multilabel, plurality_single
+from labeldist.data._common import (
+    RowProblems,
+    aggregate_example,
+    annotator_example,
+    finish_splits,
+)
+from labeldist.data._fractions import fraction_columns, fraction_example
 from labeldist.data._rows import detect_format, is_missing, read_rows
 from labeldist.data.layout import KINDS, FileLayout, how_to_set
 from labeldist.errors import LabeldistError
-from labeldist.records import NONE_LABEL, Dataset, Example, HumanDistribution, LabelSet, normalize_label
+from labeldist.records import NONE_LABEL, Dataset, Example, LabelSet, normalize_label
 
 LAYOUTS = KINDS
 # Label names that are the text form of a missing value, not a label (pandas writes "nan").
 MISSING_MARKERS = ("nan", "null", "<na>", "n/a")
+MAX_LABEL_CHARS = 100  # a longer "label" seen in a file is a text in the wrong column
 NEEDED = {
     "annotator_rows": ("id_column", "text_column", "annotator_column", "labels_column"),
     "annotation_lists": ("id_column", "text_column", "annotations_column"),
@@ -159,7 +165,7 @@ def read_annotated_file(
     rd = _Reader(path, lay, problems, auto)
     frac_cols: dict[str, str] = {}
     if lay.kind == "fractions":
-        frac_cols = _fraction_columns(rd, columns, label_set, multilabel)
+        frac_cols = fraction_columns(rd, columns, label_set, multilabel)
         if label_set is None:
             label_set = _file_label_set(path, tuple(frac_cols), multilabel)
 
@@ -172,13 +178,13 @@ def read_annotated_file(
         item = items.get(key)
         if item is not None and lay.kind != "annotator_rows":
             other = "with a different text " if item.text != text else ""
-            rd.bad(loc, f"duplicate id {key!r} {other}(first at {item.loc})",
+            rd.bad(loc, f"duplicate id {short(key)} {other}(first at {item.loc})",
                    f"give each item one row, or name the annotator column ({how_to_set('annotator_column', 'NAME')}) "
                    "to read one row per annotator")
             continue
         if item is not None and (item.text != text or item.split != split):
-            what = "text" if item.text != text else f"split ({split!r} vs {item.split!r})"
-            rd.bad(loc, f"id {key!r} has a different {what} than at {item.loc}",
+            what = "text" if item.text != text else f"split ({short(split)} vs {short(item.split)})"
+            rd.bad(loc, f"id {short(key)} has a different {what} than at {item.loc}",
                    "make the rows of one item identical or give different items different ids")
             continue
         if item is None:
@@ -264,53 +270,14 @@ def _seen_label_set(rd: _Reader, items: dict[str, _Item], multilabel: bool) -> L
             f"{rd.path} {loc}: label {odd[0]!r} looks like a missing value, not a label",
             f"leave the cell empty and pick {how_to_set('empty_labels')}, or, if it is a label, declare the label set "
             "with labels=... (CLI: --labels)")
+    long = max(seen, key=len)
+    if len(long) > MAX_LABEL_CHARS:
+        loc = next(loc for it in items.values() for loc, _, ls in it.votes if long in map(normalize_label, ls))
+        raise LabeldistError(
+            f"{rd.path} {loc}: label {short(long)} is {len(long)} characters long, so the cell is probably not a label",
+            f"check which column holds the labels ({how_to_set('labels_column', 'NAME')}), or declare the label set "
+            "with labels=... (CLI: --labels)")
     return _file_label_set(rd.path, sorted(seen), multilabel)
-
-
-def _fraction_columns(rd: _Reader, columns, label_set, multilabel) -> dict[str, str]:
-    """label name -> column name for the ``fractions`` layout."""
-    lay, path = rd.layout, rd.path
-    if lay.label_columns is not None:
-        cols = list(lay.label_columns)
-        absent = [c for c in cols if c not in columns]
-        if absent:
-            raise LabeldistError(f"{path}: label_columns {absent} not in the file (columns: {', '.join(columns)})",
-                                 "name existing columns in label_columns=...")
-    elif label_set is not None:
-        by_norm = {normalize_label(c): c for c in columns}
-        missing = [l for l in label_set.labels if l not in by_norm]
-        if missing:
-            raise LabeldistError(f"{path}: no fraction column for label(s) {', '.join(missing)} "
-                                 f"(columns: {', '.join(columns)})", _fractions_fix(rd, "name the columns after the "
-                                                                                      "labels or pass label_columns=..."))
-        cols = [by_norm[l] for l in label_set.labels]
-    else:
-        exclude = {lay.id_column, lay.text_column, lay.split_column, lay.n_annotators_column}
-        cols = [c for c in columns if c not in exclude]
-        if not cols:
-            raise LabeldistError(f"{path}: no label columns found (columns: {', '.join(columns)})",
-                                 _fractions_fix(rd, "add one fraction column per label"))
-    out: dict[str, str] = {}
-    for c in cols:
-        lab = normalize_label(c)
-        if lab in out:
-            raise LabeldistError(f"{path}: columns {out[lab]!r} and {c!r} are the same label {lab!r}",
-                                 "keep one column per label")
-        out[lab] = c
-    if label_set is not None and tuple(out) != label_set.labels:
-        raise LabeldistError(f"{path}: label_columns {cols} do not match labels {list(label_set.labels)}",
-                             "pass the same labels in the same order")
-    return out
-
-
-def _fractions_fix(rd: _Reader, fix: str) -> str:
-    """When ``fractions`` was only a guess, say how to name the labels column instead."""
-    if not rd.auto:
-        return fix
-    lay = rd.layout
-    return (f"{fix}; the layout 'fractions' was guessed because there is no {lay.labels_column!r}, "
-            f"{lay.annotator_column!r} or {lay.annotations_column!r} column: if a column holds label lists, pass "
-            f"{how_to_set('labels_column', 'NAME')}")
 
 
 def _id_text_split(rd: _Reader, loc, row, has_split: bool, default_split: str) -> tuple[str | None, str, str]:
@@ -321,23 +288,24 @@ def _id_text_split(rd: _Reader, loc, row, has_split: bool, default_split: str) -
         rd.bad(loc, str(e), f"write the id as a string or number in column {lay.id_column!r}")
         return None, "", ""
     if key is None:
-        rd.bad(loc, "empty id", "fill in the id or remove the row")
+        problem = "empty id" if lay.id_column in row else f"no id (the row has no {lay.id_column!r} field)"
+        rd.bad(loc, problem, "fill in the id or remove the row")
         return None, "", ""
     try:
         text = text_cell(row.get(lay.text_column))
     except ValueError as e:
-        rd.bad(loc, f"text for id {key!r} {e}", f"write the text as a string in column {lay.text_column!r}")
+        rd.bad(loc, f"text for id {short(key)} {e}", f"write the text as a string in column {lay.text_column!r}")
         return None, "", ""
     if text is None:
         absent = "no" if lay.text_column not in row else "empty"
-        rd.bad(loc, f"{absent} text for id {key!r}", "fill in the text or remove the row")
+        rd.bad(loc, f"{absent} text for id {short(key)}", "fill in the text or remove the row")
         return None, "", ""
     split = default_split
     if has_split:
         try:
             name = name_cell(row.get(lay.split_column), "split name")
         except ValueError as e:
-            rd.bad(loc, f"item {key!r}: {e}", "write a split name such as train or test")
+            rd.bad(loc, f"item {short(key)}: {e}", "write a split name such as train or test")
             return None, "", ""
         split = default_split if name is None else normalize_label(name)
     return key, text, split
@@ -347,14 +315,14 @@ def _annotator_row(rd: _Reader, loc, row, key, item) -> bool:
     try:
         annotator = name_cell(row.get(rd.layout.annotator_column), "annotator id")
     except ValueError as e:
-        rd.bad(loc, f"item {key!r}: {e}", "write the annotator id as a string or number")
+        rd.bad(loc, f"item {short(key)}: {e}", "write the annotator id as a string or number")
         return False
     if annotator is None:
-        rd.bad(loc, f"empty annotator id for item {key!r}", "fill in the annotator column")
+        rd.bad(loc, f"empty annotator id for item {short(key)}", "fill in the annotator column")
         return False
     for vloc, a, _ in item.votes:
         if a == annotator:
-            rd.bad(loc, f"annotator {annotator!r} labelled item {key!r} twice (first at {vloc})",
+            rd.bad(loc, f"annotator {short(annotator)} labelled item {short(key)} twice (first at {vloc})",
                    "keep one row per (item, annotator)")
             return False
     return _labels_cell(rd, loc, row.get(rd.layout.labels_column), key, annotator, item)
@@ -366,20 +334,20 @@ def _annotation_list(rd: _Reader, loc, value, key, item) -> bool:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as e:
-            rd.bad(loc, f"malformed JSON in annotations of item {key!r} ({e.msg})", "fix the JSON")
+            rd.bad(loc, f"malformed JSON in annotations of item {short(key)} ({e.msg})", "fix the JSON")
             return False
         except RecursionError:
-            rd.bad(loc, f"annotations of item {key!r} are nested too deeply", 'write e.g. [["joy"], ["joy", "anger"], []]')
+            rd.bad(loc, f"annotations of item {short(key)} are nested too deeply", 'write e.g. [["joy"], ["joy", "anger"], []]')
             return False
     if is_missing(value) or (isinstance(value, (list, tuple, dict)) and len(value) == 0):
-        rd.bad(loc, f"item {key!r} has no annotators", "add its annotators' label lists")
+        rd.bad(loc, f"item {short(key)} has no annotators", "add its annotators' label lists")
         return False
     if isinstance(value, dict):
         pairs = [(str(a), v) for a, v in value.items()]
     elif isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
         pairs = [(f"#{i}", v) for i, v in enumerate(value, start=1)]
     else:
-        rd.bad(loc, f"annotations of item {key!r} must be a JSON list of label lists, got {short(value)}",
+        rd.bad(loc, f"annotations of item {short(key)} must be a JSON list of label lists, got {short(value)}",
                'write e.g. [["joy"], ["joy", "anger"], []]')
         return False
     before = len(item.votes)
@@ -400,12 +368,12 @@ def _labels_cell(rd: _Reader, loc, value, key, annotator, item) -> bool:
     try:
         labels = label_cell(value, sep)
     except ValueError as e:
-        rd.bad(loc, f"item {key!r}: {e}", f'write a JSON list (["a", "b"]) or labels joined by {sep!r}')
+        rd.bad(loc, f"item {short(key)}: {e}", f'write a JSON list (["a", "b"]) or labels joined by {sep!r}')
         return False
     if labels is None:
         policy = rd.layout.empty_labels
         if policy == "error":
-            who = f"item {key!r}" if annotator == "aggregate" else f"annotator {annotator!r} for item {key!r}"
+            who = f"item {short(key)}" if annotator == "aggregate" else f"annotator {short(annotator)} for item {short(key)}"
             rd.bad(loc, f"no labels for {who} (empty cell)",
                    "write the labels or 'none'; or say what an empty cell means: "
                    f"{how_to_set('empty_labels', 'none')} = chose no label, {how_to_set('empty_labels', 'missing')} = no answer")
@@ -420,13 +388,13 @@ def _labels_cell(rd: _Reader, loc, value, key, annotator, item) -> bool:
 
 def _build_example(rd: _Reader, key, item: _Item, label_set: LabelSet) -> Example | None:
     if rd.layout.kind == "fractions":
-        return _fraction_example(rd, key, item, label_set)
+        return fraction_example(rd, key, item, label_set)
     anns, annotators = [], []
     for loc, annotator, labs in item.votes:
         labs = [normalize_label(l) for l in labs]
         problem = _check_labels(labs, label_set)
         if problem:
-            rd.bad(loc, f"item {key!r}, annotator {annotator!r}: {problem}",
+            rd.bad(loc, f"item {short(key)}, annotator {short(annotator)}: {problem}",
                    "fix the label, declare it with labels=... (CLI: --labels)" + _separator_hint(rd, labs))
             continue
         anns.append([l for l in labs if not (label_set.multilabel and l == NONE_LABEL)])
@@ -462,43 +430,3 @@ def _check_labels(labs: list[str], label_set: LabelSet) -> str | None:
     if len(set(labs)) != len(labs):
         return f"label listed twice in {short(labs)}"
     return None
-
-
-def _fraction_example(rd: _Reader, key, item: _Item, label_set: LabelSet) -> Example | None:
-    probs = []
-    for lab, raw in (item.fractions or {}).items():
-        p = _number(raw)
-        if p is None or not 0.0 <= p <= 1.0:
-            rd.bad(item.loc, f"fraction for label {lab!r} of item {key!r} is {short(raw)}, not a number in [0, 1]",
-                   _fractions_fix(rd, "write the fraction of annotators who chose the label"))
-            return None
-        probs.append(p)
-    if not label_set.multilabel:
-        total = sum(probs)
-        if abs(total - 1.0) > 0.02:
-            rd.bad(item.loc, f"single-label fractions of item {key!r} sum to {total:.3f}, not 1",
-                   "fix the fractions or read the file with multilabel=True")
-            return None
-        probs = [p / total for p in probs]
-    n = None
-    if not is_missing(item.n_annotators):
-        count = _number(item.n_annotators)
-        if count is None or count < 1 or count != int(count):
-            rd.bad(item.loc, f"n_annotators of item {key!r} is {short(item.n_annotators)}, not a whole number >= 1",
-                   "write how many annotators labelled the item, or leave the cell empty")
-            return None
-        n = int(count)
-    human = HumanDistribution(tuple(probs), n, "fractions")
-    gold = majority_multilabel(probs, label_set) if label_set.multilabel else plurality_single(probs, label_set)
-    return Example(key, item.text, gold=gold, human=human, split=item.split, meta={"source_loc": item.loc})
-
-
-def _number(raw: Any) -> float | None:
-    """A finite float from a number or numeric string; None for anything else (true/false included)."""
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        return None
-    try:
-        p = float(raw)
-    except ValueError:
-        return None
-    return p if math.isfinite(p) else None

@@ -10,9 +10,9 @@ takes it as ``layout=`` and the CLI builds it from ``--id-column``, ``--text-col
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Sequence
 
 from labeldist.errors import LabeldistError
 
@@ -147,9 +147,19 @@ class FileLayout:
             fixes.append(how_to_set(f, guess) if guess else how_to_set(f, "NAME"))
         kind = f" for layout {self.kind!r}" if self.kind != "auto" else ""
         raise LabeldistError(
-            f"{path}: missing column(s) {', '.join(parts)}{kind} (columns: {', '.join(map(str, columns)) or 'none'})",
+            f"{path}: missing column(s) {', '.join(parts)}{kind} (columns: {list_columns(columns)})",
             f"pass {' and '.join(fixes)}, or rename the columns (layouts: `labeldist datasets --help-layouts`)",
         )
+
+
+def list_columns(columns: Sequence[str], limit: int = 20) -> str:
+    """The file's column names for a message: each cut to 40 characters, at most ``limit`` of them.
+
+    A file read with the wrong format (JSON lines as CSV) has "columns" of any length.
+    """
+    names = [c if len(c) <= 40 else c[:30] + f"...({len(c)} chars)" for c in map(str, columns[:limit])]
+    more = f", ... ({len(columns) - limit} more)" if len(columns) > limit else ""
+    return (", ".join(names) + more) or "none"
 
 
 def how_to_set(name: str, value: str | None = None) -> str:
@@ -168,7 +178,8 @@ def _shell(value: str) -> str:
 def _guess_column(field: str, columns: Sequence[str], taken: set[str]) -> str | None:
     """A column that probably holds what ``field`` names: contains its default name, or is close to it."""
     base = getattr(FileLayout(), field)
-    free = [c for c in columns if c not in taken]
+    # Only plausible names: a "column" that is a whole JSON line (wrong format) is no guess.
+    free = [c for c in columns if c not in taken and 0 < len(c) <= 40 and not set(c) & set('"{}[]\n')]
     stem = base.rstrip("s")  # labels -> label, annotations -> annotation
     for c in free:
         if stem in c.lower():

@@ -118,7 +118,7 @@ def test_run_demos_file_is_read_with_the_same_layout(tmp_path):
     demos = tmp_path / "demos.csv"
     demos.write_text("item_id,text,annotator,labels\nd1,Yay,a,joy\nd1,Yay,b,\nd2,Grr,a,anger;fear\n", encoding="utf-8")
     args = parse(["run", "--data", str(EXPORT), *FLAGS, "--empty-labels", "none", "--demos", str(demos)])
-    examples, label_set, pool, _ = load_inputs(args)  # default --shots 10 draws from the demos file
+    _, _, pool, _ = load_inputs(args)  # default --shots 10 draws from the demos file
     assert {d.id: d.human.probs for d in pool} == {"d1": pytest.approx((0, 0, 0.5, 0)),
                                                     "d2": pytest.approx((1, 1, 0, 0))}
 
@@ -269,3 +269,15 @@ def test_help_layouts_prints_each_example(capsys):
     for example in EXAMPLES:
         assert example.command in out and example.content.split("\n")[1] in out
     assert "--empty-labels       empty_labels (default 'error')" in out
+
+
+def test_classify_reads_demos_with_the_layout_flags(capsys):
+    base = ["classify", "hi", "--labels", ",".join(LABELS), "--demos", str(EXPORT), "--shots", "2",
+            "--id-column", "item_id", "--label-sep", ";"]
+    assert main(base) == 2  # stops on the empty cell, naming the flag, before any model is loaded
+    err = capsys.readouterr().err
+    assert "annotator_export.csv line 4: no labels for annotator 'ann3'" in err and "--empty-labels none" in err
+    # With the layout complete the demos are read, and only the (unknown) model stops it.
+    assert main([*base, "--empty-labels", "none", "--model", "gpt-17"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'gpt-17'" in err and "annotator_export" not in err
