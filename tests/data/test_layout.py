@@ -281,3 +281,21 @@ def test_classify_reads_demos_with_the_layout_flags(capsys):
     assert main([*base, "--empty-labels", "none", "--model", "gpt-17"]) == 2
     err = capsys.readouterr().err
     assert "unknown model 'gpt-17'" in err and "annotator_export" not in err
+
+
+def test_200k_field_reaches_the_context_length_check(tmp_path, tiny_backend):
+    """Issue 17.4 end to end: the long text is read, then the context-length check names it; no run dir."""
+    from labeldist import api
+    from labeldist.runs.runner import RunConfig
+
+    path = tmp_path / "long.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["id", "text", "labels"], ["short", "fine", "joy"],
+                                 ["long", "many words " * 20_000, "anger"]])
+    ds = read_annotated_file(path)
+    out = tmp_path / "run"
+    with pytest.raises(LabeldistError, match=r"example 'long': prompt of \d+ tokens \+ \d+ to generate exceeds "
+                                             r"the model's context of 2048") as err:
+        api.run(list(ds.split("test")), ds.label_set, out, config=RunConfig(model="tiny"), backend=tiny_backend,
+                progress=False)
+    assert "\n" not in str(err.value) and not out.exists()
