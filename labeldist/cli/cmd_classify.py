@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from labeldist.cli.data_options import add_layout_options, layout_from_args
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 
 
@@ -13,6 +14,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--labels", required=True, help="comma-separated label set, e.g. joy,anger,fear")
     p.add_argument("--single-label", action="store_true", help="exactly one label per text (no 'none' candidate)")
     p.add_argument("--demos", default=None, help="annotated file to draw demonstrations from (default: zero-shot)")
+    add_layout_options(p)
     add_model_options(p)
     add_prompt_options(p, shots=0)
     return p
@@ -31,7 +33,8 @@ def run(args) -> int:
         from labeldist.data import read_annotated_file
 
         demos = [e for split in read_annotated_file(args.demos, labels=list(label_set.labels),
-                                                     multilabel=label_set.multilabel).splits.values() for e in split]
+                                                     multilabel=label_set.multilabel,
+                                                     layout=layout_from_args(args)).splits.values() for e in split]
     config = run_config(args)
     if args.shots and not demos:
         raise LabeldistError(f"--shots {args.shots} needs demonstrations", "pass --demos FILE or --shots 0")

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per dataset instead of a table")
     p.add_argument("--all", action="store_true", help="also list the datasets that are not available")
     p.add_argument("--help-layouts", action="store_true",
-                   help="explain the annotated-file layouts accepted by `labeldist run --data` and exit")
+                   help="explain the annotated-file layouts accepted by `labeldist run --data`, with an example file and command for each, and exit")
     return p
 
 
@@ -43,8 +43,11 @@ def _row(info) -> list[str]:
 def run(args) -> int:
     if args.help_layouts:
         from labeldist.data import files
+        from labeldist.data.layout import format_examples
 
         print(files.__doc__.strip())
+        print()
+        print(format_examples())
         return 0
     names = args.names or list(REGISTRY)
     infos = [describe(n, root=args.root) for n in names]

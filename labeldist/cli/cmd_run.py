@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from labeldist.cli.data_options import add_layout_options, layout_from_args
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 from labeldist.data.testsets import TEST_SET_KINDS
 
@@ -28,6 +29,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
     p.add_argument("--out", default=None, help="run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_layout_options(p)
     add_model_options(p)
     add_prompt_options(p)
     return p
@@ -57,6 +59,7 @@ def load_inputs(args):
     from labeldist.data import load_dataset, read_annotated_file
     from labeldist.errors import LabeldistError
 
+    layout = layout_from_args(args)
     if args.dataset:
         ds = load_dataset(args.dataset, root=args.root, skip_invalid=args.skip_invalid)
         from labeldist.data.registry import eval_splits
@@ -68,15 +71,18 @@ def load_inputs(args):
         if not Path(args.data).is_file():
             raise LabeldistError(f"data file {args.data} does not exist or is not a file", "check the path")
         ds = read_annotated_file(args.data, labels=args.labels, multilabel=not args.single_label,
-                                 skip_invalid=args.skip_invalid)
+                                 skip_invalid=args.skip_invalid, layout=layout)
         split = args.split or ("test" if "test" in ds.splits else next(iter(ds.splits)))
         source = {"name": Path(args.data).name, "path": str(Path(args.data).resolve()), "split": split}
+        if layout.to_dict():  # a different layout gives different human distributions: never resume across it
+            source["layout"] = layout.to_dict()
     examples, used = _select([e for s in split.split("+") for e in ds.split(s)], args, ds.label_set.multilabel)
     source.update(n=args.n, test_set=args.test_set, seed=args.seed)
     if used:
         source["streams"] = used
     if args.demos:
-        demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel)
+        demo_ds = read_annotated_file(args.demos, labels=list(ds.label_set.labels), multilabel=ds.label_set.multilabel,
+                                      layout=layout)
         train = [e for s in demo_ds.splits.values() for e in s]
     elif args.demo_split in ds.splits and args.demo_split not in split.split("+"):
         train = list(ds.split(args.demo_split))

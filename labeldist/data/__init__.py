@@ -22,6 +22,7 @@ from pathlib import Path
 
 from labeldist.data.baserates import train_base_rates
 from labeldist.data.files import LAYOUTS, read_annotated_file
+from labeldist.data.layout import FileLayout
 from labeldist.data.registry import (
     REGISTRY,
     DatasetInfo,
@@ -69,6 +70,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "LAYOUTS",
+    "FileLayout",
     "REGISTRY",
     "DatasetInfo",
     "DatasetSpec",

@@ -11,6 +11,7 @@ Gold (aggregate) rules used by the loaders unless a corpus ships its own:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import unicodedata
@@ -55,11 +56,19 @@ class RowProblems:
         return f" Skipped {len(self.skipped)} invalid row(s) (skip_invalid=True); see Dataset.skipped."
 
 
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+)
+
+
 def read_text(path: Path, *, encoding: str = "utf-8", problems: RowProblems | None = None) -> str:
     """Read a whole text file; a leading UTF-8 BOM is removed, CRLF is kept for the caller.
 
     An undecodable byte raises a one-line LabeldistError with the file and line. With
     ``problems.skip_invalid`` the undecodable lines are skipped (and recorded) instead.
+    A UTF-16/32 file (byte-order mark, or NUL bytes) read as UTF-8 always raises, naming
+    its encoding: skipping lines cannot repair it.
     """
     try:
         data = path.read_bytes()
@@ -67,16 +76,40 @@ def read_text(path: Path, *, encoding: str = "utf-8", problems: RowProblems | No
         raise LabeldistError(f"file not found: {path}", "check the path") from None
     except OSError as e:
         raise LabeldistError(f"cannot read {path}: {e.strerror}", "check the path and its permissions") from None
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
-        return data.decode(enc)
+        codecs.lookup(encoding)
+    except LookupError:
+        raise LabeldistError(f"unknown encoding {encoding!r} for {path}", "pass a Python codec name such as "
+                             "'utf-8', 'latin-1' or 'utf-16'") from None
+    is_utf8 = codecs.lookup(encoding).name == "utf-8"
+    enc = "utf-8-sig" if is_utf8 else encoding
+    if is_utf8:
+        for bom, wide in _BOMS:
+            if data.startswith(bom):
+                raise LabeldistError(
+                    f"{path} is {wide.upper()} text (it starts with a {wide.upper()} byte-order mark), not UTF-8",
+                    f"re-save it as UTF-8 (e.g. iconv -f {wide} -t utf-8 FILE > NEW), or read it with "
+                    f"encoding={wide!r} (API)",
+                )
+        # Before decoding: UTF-16 without a mark fails on its first non-ASCII character, and
+        # blaming that byte (latin-1 advice) would send the user the wrong way.
+        at = data.find(b"\x00")
+        if at >= 0:
+            _nul_error(path, data[:at].count(b"\n") + 1)
+    try:
+        text = data.decode(enc)
     except UnicodeDecodeError as e:
         if problems is None or not problems.skip_invalid:
             line = data[: e.start].count(b"\n") + 1
             raise LabeldistError(
                 f"{path} line {line}: byte 0x{data[e.start]:02x} is not valid {encoding}",
-                f"re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), pass the file's encoding, {SKIP_FIX}",
+                f"re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE > NEW), or read it with the "
+                f"file's encoding (API: encoding='latin-1'), {SKIP_FIX}",
             ) from None
+        text = None
+    if text is not None:
+        _check_no_nul(path, text)
+        return text
     # Skipping: decode line by line and drop the lines that fail.
     out: list[str] = []
     for i, raw in enumerate(data.split(b"\n"), start=1):
@@ -84,7 +117,24 @@ def read_text(path: Path, *, encoding: str = "utf-8", problems: RowProblems | No
             out.append(raw.decode(enc if i == 1 else encoding))
         except UnicodeDecodeError:
             problems.bad(path, i, f"line is not valid {encoding}", "re-save the file as UTF-8")
-    return "\n".join(out)
+    text = "\n".join(out)
+    _check_no_nul(path, text)
+    return text
+
+
+def _check_no_nul(path: Path, text: str) -> None:
+    """NUL never occurs in text files; it marks UTF-16 without a byte-order mark, or binary data."""
+    at = text.find("\x00")
+    if at >= 0:
+        _nul_error(path, text.count("\n", 0, at) + 1)
+
+
+def _nul_error(path: Path, line: int) -> None:
+    raise LabeldistError(
+        f"{path} line {line}: NUL byte, so this is not UTF-8 text (UTF-16 without a byte-order mark, "
+        "or a binary file)",
+        "re-save it as UTF-8 (e.g. iconv -f utf-16le -t utf-8 FILE > NEW), or check that it is the right file",
+    )
 
 
 def require_dir(path: Path, dataset: str, files: Sequence[str], fix: str) -> Path:

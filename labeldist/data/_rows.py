@@ -1,7 +1,11 @@
 """Row readers for CSV, TSV, JSONL and Parquet, each row tagged with its line (or row) number.
 
 The stdlib ``csv`` module is used instead of pandas so that every row keeps the line it
-starts on (quoted fields may span lines), which error messages must name.
+starts on (quoted fields may span lines), which error messages must name. It runs in
+``strict`` mode, so an unclosed quote or text after a closing quote is reported at the line
+where the row starts instead of silently swallowing the rest of the file, and with the
+field size limit raised to the largest the platform allows, so a long text (the default
+limit is 131,072 characters) is read and left to the model's context-length check.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import csv
 import io
 import json
 import math
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +62,33 @@ def read_rows(path: Path, fmt: str, *, encoding: str, problems: RowProblems) -> 
     return _delimited_rows(path, text, "\t" if fmt == "tsv" else ",", problems)
 
 
+_CSV_HINTS = {
+    "unexpected end of data": "close the quote opened in this row (a quote inside a quoted field is written "
+                              "twice: \"\")",
+    "expected after": "text follows a closing quote: wrap the whole field in quotes and write each quote inside "
+                      "it twice (\"\")",
+}
+
+
+def raise_csv_field_limit() -> int:
+    """Set ``csv.field_size_limit`` to the largest value the platform's C long accepts; return it.
+
+    ``sys.maxsize`` overflows where a C long is 32 bits (Windows), so halve until accepted.
+    The limit is process-wide; raising it only lets valid long fields through.
+    """
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return limit
+        except OverflowError:
+            limit //= 2
+
+
 def _delimited_rows(path: Path, text: str, delimiter: str, problems: RowProblems) -> tuple[list[str], list[Row]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    if csv.field_size_limit() < 2**31 - 1:
+        raise_csv_field_limit()
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[Row] = []
     prev = 0
@@ -66,8 +97,10 @@ def _delimited_rows(path: Path, text: str, delimiter: str, problems: RowProblems
             fields = next(reader)
         except StopIteration:
             break
-        except csv.Error as e:  # e.g. an unterminated quote
-            raise LabeldistError(f"{path} line {prev + 1}: malformed {'TSV' if delimiter == chr(9) else 'CSV'} ({e})", "fix the quoting on that line") from None
+        except csv.Error as e:  # an unclosed quote, text after a closing quote
+            fix = next((h for k, h in _CSV_HINTS.items() if k in str(e)), "fix the quoting in the row on that line")
+            what = "TSV" if delimiter == "\t" else "CSV"
+            raise LabeldistError(f"{path} line {prev + 1}: malformed {what} ({e})", fix) from None
         start, prev = prev + 1, reader.line_num
         if not fields or all(not f.strip() for f in fields):
             continue  # blank line: not a data row
@@ -75,7 +108,8 @@ def _delimited_rows(path: Path, text: str, delimiter: str, problems: RowProblems
             header = [h.strip() for h in fields]
             if len(set(header)) != len(header):
                 dup = sorted({h for h in header if header.count(h) > 1})
-                raise LabeldistError(f"{path} line {start}: duplicate column name(s) {', '.join(dup)}", "rename the columns")
+                raise LabeldistError(f"{path} line {start}: duplicate column name(s) {', '.join(repr(d) if len(d) <= 40 else repr(d[:30]) + '...' for d in dup[:10])}",
+                                     "give every column a different name")
             continue
         if len(fields) != len(header):
             problems.bad(
@@ -91,14 +125,19 @@ def _delimited_rows(path: Path, text: str, delimiter: str, problems: RowProblems
 
 def _jsonl_rows(path: Path, text: str, problems: RowProblems) -> list[Row]:
     rows: list[Row] = []
-    for i, line in enumerate(text.split("\n"), start=1):
+    # JSON strings cannot hold raw CR or LF, so every CR, LF or CRLF ends a line.
+    for i, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         line = line.strip()
         if not line:
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            problems.bad(path, i, f"malformed JSON ({e.msg} at column {e.colno})", "fix the JSON on that line")
+            problems.bad(path, i, f"malformed JSON ({e.msg} at column {e.colno})",
+                         "fix the JSON on that line (one complete JSON object per line)")
+            continue
+        except RecursionError:
+            problems.bad(path, i, "JSON nested too deeply", "write one flat JSON object per line")
             continue
         if not isinstance(obj, dict):
             problems.bad(path, i, f"expected a JSON object, got {type(obj).__name__}", "write one JSON object per line")
@@ -110,8 +149,11 @@ def _jsonl_rows(path: Path, text: str, problems: RowProblems) -> list[Row]:
 
 
 def _parquet_rows(path: Path) -> tuple[list[str], list[Row]]:
-    import pyarrow.parquet as pq  # heavy import: only when a Parquet file is read
-
+    try:
+        import pyarrow.parquet as pq  # heavy import: only when a Parquet file is read
+    except ImportError:
+        raise LabeldistError(f"reading {path} needs pyarrow, which is not installed",
+                             "pip install pyarrow, or save the file as CSV or JSONL") from None
     try:
         table = pq.read_table(path)
     except Exception as e:  # pyarrow raises many types for unreadable files
@@ -126,30 +168,3 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not value.strip()
-
-
-def parse_label_list(value: Any, separator: str = ",") -> list[str]:
-    """Labels from a JSON list, a Python/Arrow list, or a ``separator``-joined string.
-
-    ``[]`` and ``"[]"`` give an empty list. Raises ValueError with a short reason.
-    """
-    if isinstance(value, str):
-        s = value.strip()
-        if s.startswith("["):
-            try:
-                value = json.loads(s)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"malformed JSON label list {s!r} ({e.msg})") from None
-        else:
-            return [p.strip() for p in s.split(separator) if p.strip()]
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
-        out = []
-        for v in value:
-            if isinstance(v, (list, tuple, dict)):
-                raise ValueError(f"nested list {value!r} where a flat label list was expected")
-            if not is_missing(v):
-                out.append(str(v).strip())
-        return out
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return [str(value)]
-    raise ValueError(f"cannot read labels from {value!r}")
