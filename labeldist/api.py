@@ -79,13 +79,20 @@ def classify(
     demos: Sequence[Example] = (),
     multilabel: bool = True,
     prompt: PromptConfig | None = None,
+    decoding: str = "constrained",
+    config: RunConfig | None = None,
     progress: bool = False,
     **backend_options,
 ) -> ClassifyResult:
-    """Per-label probabilities of ``texts`` by every method of the selected groups (nothing written to disk)."""
+    """Per-label probabilities of ``texts`` by every method of the selected groups (nothing written to disk).
+
+    ``config`` (a :class:`RunConfig`) replaces ``model``, ``methods``, ``prompt`` and ``decoding``.
+    """
     label_set = labels if isinstance(labels, LabelSet) else LabelSet.parse(labels, multilabel=multilabel)
     examples = [Example(f"t{i + 1}", t) for i, t in enumerate(texts)]
-    config = RunConfig(model=model, methods=tuple(methods), prompt=prompt or PromptConfig())
+    config = config or RunConfig(model=model, methods=tuple(methods), prompt=prompt or PromptConfig(),
+                                 decoding=decoding)
+    model = config.model
     backend = backend or load_backend(model, **backend_options)
     clf = Classifier(backend, label_set, config, demos)
     records, summary = run_examples(clf, examples, progress=progress)
@@ -162,12 +169,13 @@ def _check_prompt_lengths(clf: Classifier, examples: Sequence[Example]) -> None:
     """Fail on an over-long prompt before anything is written (tokenising is cheap next to the model)."""
     if not clf.generates:
         return
-    limit = clf.backend.context_length - clf.config.prompt.max_new_tokens
+    budget = clf.max_new_tokens
+    limit = clf.backend.context_length - budget
     for ex in examples:
-        n = len(clf.prompter.build(ex.text))
+        n = len(clf.build_prompt(ex.text))
         if n > limit:
             raise LabeldistError(
-                f"example {ex.id!r}: prompt of {n} tokens + {clf.config.prompt.max_new_tokens} to generate exceeds "
+                f"example {ex.id!r}: prompt of {n} tokens + {budget} to generate exceeds "
                 f"the model's context of {clf.backend.context_length}",
                 "use fewer demonstrations (--shots), drop or shorten that text, or a longer-context model",
             )

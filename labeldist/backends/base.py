@@ -19,8 +19,8 @@ The interface is deliberately narrow: ``tokenizer``, ``info``, ``stats``, ``eos_
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -44,9 +44,24 @@ class Generation:
         True where a score is only an upper bound (a served model's top-k did not contain
         the token). Always False for local backends.
     stop_reason : str
-        ``"eos"``, ``"stop"`` (a stop string appeared) or ``"length"``.
+        ``"eos"``, ``"stop"`` (a stop string appeared), ``"length"``, or ``"grammar"`` (a
+        constrained answer is complete).
     hidden : np.ndarray or None, shape (n_steps, hidden_size)
         Last-layer hidden state of the input position at each step, only when requested.
+
+    Constrained generation only (``constraint=`` given; empty arrays otherwise), all of
+    shape (n_steps,):
+
+    slots : bool
+        The step is a label slot (``constraint.is_slot``): the first token of a label.
+    outside_mass : float
+        1 − Σ over the allowed tokens of the model's full-vocabulary softmax: the model's
+        probability mass the grammar ruled out at that step (NaN where no logits were
+        computed: the forced tokens that close an answer).
+    overridden : bool
+        The model's argmax over the whole vocabulary was not an allowed token.
+    forced : bool
+        Only one token was allowed (it was appended, not chosen).
     """
 
     ids: list[int]
@@ -54,6 +69,28 @@ class Generation:
     bounded: np.ndarray
     stop_reason: str
     hidden: np.ndarray | None = None
+    slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    outside_mass: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    overridden: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    forced: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+class Constraint(Protocol):
+    """Which tokens a constrained answer may continue with (``labeldist.labels.grammar.AnswerGrammar``).
+
+    States are opaque; ``allowed`` is ascending and empty exactly when ``done``. A state
+    with a single allowed token forces it.
+    """
+
+    def initial(self): ...
+
+    def allowed(self, state) -> tuple[int, ...]: ...
+
+    def advance(self, state, token: int): ...
+
+    def done(self, state) -> bool: ...
+
+    def is_slot(self, state) -> bool: ...
 
 
 class Backend(ABC):
@@ -100,8 +137,15 @@ class Backend(ABC):
         max_new_tokens: int,
         stop: Sequence[str] = (),
         want_hidden: bool = False,
+        constraint: Constraint | None = None,
     ) -> list[Generation]:
-        """Greedy generation for every prompt; see :class:`Generation`."""
+        """Greedy generation for every prompt; see :class:`Generation`.
+
+        With ``constraint``, each step's token is the argmax of the model's logits over the
+        tokens the constraint allows; candidate scores are read from the unmasked logits;
+        runs of forced tokens are appended without a decision; generation ends when the
+        constraint is done (``max_new_tokens`` is then only a safety bound).
+        """
 
     @abstractmethod
     def score_next(

@@ -329,7 +329,7 @@ class HFBackend(Backend):
         return out.logits[0, [rows[i] for i in last]].float()
 
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
-                 stop: Sequence[str] = (), want_hidden: bool = False) -> list[Generation]:
+                 stop: Sequence[str] = (), want_hidden: bool = False, constraint=None) -> list[Generation]:
         self.check_length(prompts, max_new_tokens)
         results: list[Generation | None] = [None] * len(prompts)
         for shared, idx in self._group(prompts):
@@ -337,55 +337,151 @@ class HFBackend(Backend):
             for start in range(0, len(idx), self.batch_size):
                 chunk = idx[start:start + self.batch_size]
                 for i, g in zip(chunk, self._generate_batch(prefix, [prompts[i].segments[-1] for i in chunk],
-                                                            candidate_ids, max_new_tokens, stop, want_hidden)):
+                                                            candidate_ids, max_new_tokens, stop, want_hidden,
+                                                            constraint)):
                     results[i] = g
         return results  # type: ignore[return-value]
 
-    def _generate_batch(self, prefix, tails, candidate_ids, max_new_tokens, stop, want_hidden) -> list[Generation]:
+    def _generate_batch(self, prefix, tails, candidate_ids, max_new_tokens, stop, want_hidden,
+                        constraint) -> list[Generation]:
+        """Greedy decoding of one batch, all rows advancing together.
+
+        Every step each live row feeds a *chunk*: its chosen token plus (constrained only)
+        the run of forced tokens after it. Chunks are left-padded to a common width between
+        the cache and the new tokens (masked), so one forward pass appends every row's
+        chunk and its last column holds each row's next-token logits; the logits at earlier
+        columns are the distributions the forced tokens came from.
+        """
         cand = torch.tensor(list(candidate_ids), dtype=torch.long)
         eos = self.eos_ids
+        pad = self.tokenizer.pad_id if self.tokenizer.pad_id is not None else 0
         n = len(tails)
         past, mask, next_pos, logits, hidden = self._start_batch(prefix, tails, want_hidden)
-        gen_ids: list[list[int]] = [[] for _ in range(n)]
-        scores: list[list[np.ndarray]] = [[] for _ in range(n)]
-        hiddens: list[list[np.ndarray]] = [[] for _ in range(n)]
-        reason = ["length"] * n
+        rows = [_Row(constraint.initial() if constraint is not None else None) for _ in range(n)]
         active = list(range(n))  # original row of each live cache row
-        for _step in range(max_new_tokens):
-            nxt = logits.argmax(-1)  # greedy; ties -> lowest id, identical across code paths
-            cand_scores = logits[:, cand].double().numpy()
-            keep = []
+        while True:
+            chunks, keep = [], []
             for r, row in enumerate(active):
-                tok = int(nxt[r])
-                gen_ids[row].append(tok)
-                scores[row].append(cand_scores[r])
-                if hidden is not None:
-                    hiddens[row].append(hidden[r].numpy())
-                if tok in eos:
-                    reason[row] = "eos"
-                elif stop and any(s in self.tokenizer.decode(gen_ids[row]) for s in stop):
-                    reason[row] = "stop"
-                else:
-                    keep.append(r)
-            if not keep or _step == max_new_tokens - 1:
+                R = rows[row]
+                tok = R.step(logits[r], cand, None if hidden is None else hidden[r], constraint)
+                chunk = [tok]
+                if constraint is not None:
+                    R.state = constraint.advance(R.state, tok)
+                    while not constraint.done(R.state) and len(constraint.allowed(R.state)) == 1:
+                        forced = constraint.allowed(R.state)[0]
+                        R.record_forced(forced, constraint)
+                        R.state = constraint.advance(R.state, forced)
+                        chunk.append(forced)
+                    if constraint.done(R.state):
+                        R.reason = "grammar"
+                        continue
+                elif tok in eos:
+                    R.reason = "eos"
+                    continue
+                elif stop and any(x in self.tokenizer.decode(R.ids) for x in stop):
+                    R.reason = "stop"
+                    continue
+                if len(R.ids) >= max_new_tokens:
+                    continue
+                keep.append(r)
+                chunks.append(chunk)
+            if not keep:
                 break
             if len(keep) < len(active):
                 sel = torch.tensor(keep, dtype=torch.long)
                 past.batch_select_indices(sel)
-                mask, next_pos, nxt = mask[sel], next_pos[sel], nxt[sel]
+                mask, next_pos = mask[sel], next_pos[sel]
                 active = [active[r] for r in keep]
-            mask = torch.cat([mask, torch.ones(len(active), 1, dtype=torch.long)], dim=1)
+            width = max(len(c) for c in chunks)
+            ids = torch.full((len(chunks), width), pad, dtype=torch.long)
+            chunk_mask = torch.zeros(len(chunks), width, dtype=torch.long)
+            for j, c in enumerate(chunks):
+                ids[j, width - len(c):] = torch.tensor(c)
+                chunk_mask[j, width - len(c):] = 1
+            mask = torch.cat([mask, chunk_mask], dim=1)
+            pos = (next_pos.unsqueeze(1) + chunk_mask.cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
-                out = self._forward(nxt.unsqueeze(1), past=past, attention_mask=mask,
-                                    position_ids=next_pos.unsqueeze(1), want_hidden=want_hidden)
-            past, logits = out.past_key_values, out.logits[:, -1].float()
-            hidden = out.hidden_states[-1][:, -1].float() if want_hidden else None
-            next_pos = next_pos + 1
-        out_list = []
-        for row in range(n):
-            sc = np.stack(scores[row]) if scores[row] else np.zeros((0, len(cand)))
-            out_list.append(Generation(
-                ids=gen_ids[row], candidate_scores=sc, bounded=np.zeros_like(sc, dtype=bool), stop_reason=reason[row],
-                hidden=np.stack(hiddens[row]) if want_hidden and hiddens[row] else None,
-            ))
-        return out_list
+                self.stats["forward_tokens"] += int(chunk_mask.sum())
+                self.stats["forward_calls"] += 1
+                out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=past, use_cache=True,
+                                 logits_to_keep=width, output_hidden_states=want_hidden)
+            past = out.past_key_values
+            all_logits = out.logits.float()  # (k, width, V)
+            all_hidden = out.hidden_states[-1].float() if want_hidden else None
+            for j, c in enumerate(chunks):  # the forced tokens' distributions: the column before each
+                R = rows[active[j]]
+                for m in range(1, len(c)):
+                    col = width - len(c) + m - 1
+                    R.fill_forced(len(R.ids) - len(c) + m, all_logits[j, col], cand,
+                                  None if all_hidden is None else all_hidden[j, col], c[m])
+            logits = all_logits[:, -1]
+            hidden = all_hidden[:, -1] if want_hidden else None
+            next_pos = next_pos + chunk_mask.sum(-1)
+        return [R.generation(len(cand), want_hidden, constraint is not None) for R in rows]
+
+
+class _Row:
+    """One row's generated ids and per-step records during :meth:`HFBackend._generate_batch`."""
+
+    def __init__(self, state):
+        self.state = state
+        self.ids: list[int] = []
+        self.scores: list[np.ndarray | None] = []
+        self.hiddens: list[np.ndarray | None] = []
+        self.slots: list[bool] = []
+        self.outside: list[float] = []
+        self.overridden: list[bool] = []
+        self.forced: list[bool] = []
+        self.reason = "length"
+
+    def step(self, logits: torch.Tensor, cand: torch.Tensor, hidden, constraint) -> int:
+        """Choose the greedy token (among the allowed ones when constrained) and record the step."""
+        tok = int(logits.argmax())  # greedy; ties -> lowest id, identical across code paths
+        if constraint is not None:
+            allowed = torch.tensor(constraint.allowed(self.state), dtype=torch.long)
+            sub = logits[allowed]
+            tok = int(allowed[int(sub.argmax())])  # ties -> lowest allowed id
+            log_z = torch.logsumexp(logits, dim=-1)
+            self.outside.append(float(1.0 - torch.exp(torch.logsumexp(sub, dim=-1) - log_z)))
+            self.overridden.append(int(logits.argmax()) not in set(allowed.tolist()))
+            self.slots.append(bool(constraint.is_slot(self.state)))
+            self.forced.append(len(allowed) == 1)
+        self.ids.append(tok)
+        self.scores.append(logits[cand].double().numpy())
+        self.hiddens.append(None if hidden is None else hidden.numpy())
+        return tok
+
+    def record_forced(self, tok: int, constraint) -> None:
+        """A forced token; its distribution is filled in after the next forward (if there is one)."""
+        self.slots.append(bool(constraint.is_slot(self.state)))
+        self.ids.append(tok)
+        self.scores.append(None)
+        self.hiddens.append(None)
+        self.outside.append(float("nan"))
+        self.overridden.append(False)
+        self.forced.append(True)
+
+    def fill_forced(self, t: int, logits: torch.Tensor, cand: torch.Tensor, hidden, tok: int) -> None:
+        self.scores[t] = logits[cand].double().numpy()
+        self.hiddens[t] = None if hidden is None else hidden.numpy()
+        log_z = torch.logsumexp(logits, dim=-1)
+        self.outside[t] = float(1.0 - torch.exp(logits[tok] - log_z))
+        self.overridden[t] = int(logits.argmax()) != tok
+
+    def generation(self, n_cand: int, want_hidden: bool, constrained: bool) -> Generation:
+        sc = np.stack([s if s is not None else np.full(n_cand, np.nan) for s in self.scores]) \
+            if self.scores else np.zeros((0, n_cand))
+        hid = None
+        if want_hidden and self.hiddens and all(h is not None for h in self.hiddens):
+            hid = np.stack(self.hiddens)
+        elif want_hidden and self.hiddens:
+            size = next((h.shape[0] for h in self.hiddens if h is not None), 0)
+            hid = np.stack([h if h is not None else np.full(size, np.nan) for h in self.hiddens])
+        g = Generation(ids=self.ids, candidate_scores=sc, bounded=np.zeros_like(sc, dtype=bool),
+                       stop_reason=self.reason, hidden=hid)
+        if constrained:
+            g.slots = np.array(self.slots, dtype=bool)
+            g.outside_mass = np.array(self.outside, dtype=np.float64)
+            g.overridden = np.array(self.overridden, dtype=bool)
+            g.forced = np.array(self.forced, dtype=bool)
+        return g

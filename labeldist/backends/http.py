@@ -430,11 +430,14 @@ class HTTPBackend(Backend):
         return scores, bounded
 
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
-                 stop: Sequence[str] = (), want_hidden: bool = False) -> list[Generation]:
+                 stop: Sequence[str] = (), want_hidden: bool = False, constraint=None) -> list[Generation]:
         if want_hidden:
             raise LabeldistError("the http backend cannot return hidden states", "use --backend hf for methods that need them")
         self.check_length(prompts, max_new_tokens)
         cand = [int(c) for c in candidate_ids]
+        if constraint is not None:
+            return self._map(lambda ids: self._constrained(ids, cand, constraint, max_new_tokens),
+                             [(p.ids,) for p in prompts])
         cand_set = set(cand)
         comps = self._map(lambda ids: self._complete(ids, max_tokens=max_new_tokens), [(p.ids,) for p in prompts])
         gens, jobs, where = [], [], []
@@ -453,6 +456,63 @@ class HTTPBackend(Backend):
         for (i, t, c), v in zip(where, self._fill_exact(jobs)):
             gens[i].candidate_scores[t, c], gens[i].bounded[t, c] = v, False
         return gens
+
+    def _constrained(self, prompt: tuple[int, ...], cand: list[int], constraint, max_new_tokens: int) -> Generation:
+        """A constrained answer, stepped decision by decision (the server caches the shared prefix).
+
+        Each decision is a one-token request reading the top-k log-probabilities of the
+        unmasked next-token distribution; allowed tokens missing from the top-k are scored
+        exactly (or bounded, and flagged); the greedy choice is the best allowed token.
+        Forced tokens are appended without a request. Servers' own grammar options (such as
+        llama.cpp's GBNF) are not used: they report probabilities after the grammar's mask.
+        """
+        ids: list[int] = []
+        rows, bounds, slots, outside, overridden, forced = [], [], [], [], [], []
+        state = constraint.initial()
+        nan_row = np.full(len(cand), np.nan)
+        while not constraint.done(state) and len(ids) < max_new_tokens:
+            allowed = constraint.allowed(state)
+            slots.append(bool(constraint.is_slot(state)))
+            if len(allowed) == 1:
+                tok = allowed[0]
+                rows.append(nan_row)
+                bounds.append(np.zeros(len(cand), dtype=bool))
+                outside.append(float("nan"))
+                overridden.append(False)
+                forced.append(True)
+            else:
+                context = prompt + tuple(ids)
+                step = self._complete(context, max_tokens=1).steps[0]
+                lp: dict[int, float] = {}
+                loose = False
+                for t in allowed:
+                    if t in step.top:
+                        lp[t] = step.top[t]
+                    elif self.exact_mode != "bound":
+                        self.client.count("exact_requests")
+                        lp[t] = self._exact_one(context, t, self.exact_mode)
+                    else:
+                        lp[t], loose = step.kth, True
+                tok = max(allowed, key=lambda t: (lp[t], -t))  # ties -> lowest id
+                sc, bd = fill_scores([step], cand)
+                if slots[-1] and self.exact_mode != "bound":  # the estimators read slots: exact scores there
+                    for c in np.nonzero(bd[0])[0]:
+                        self.client.count("exact_requests")
+                        sc[0, c], bd[0, c] = self._exact_one(context, cand[c], self.exact_mode), False
+                rows.append(sc[0])
+                bounds.append(bd[0])
+                mass = float(np.exp(np.array(list(lp.values()))).sum())
+                outside.append(float("nan") if loose else max(0.0, 1.0 - mass))
+                overridden.append(step.token_id not in set(allowed))
+                forced.append(False)
+            ids.append(int(tok))
+            state = constraint.advance(state, tok)
+        scores = np.stack(rows) if rows else np.zeros((0, len(cand)))
+        return Generation(ids=ids, candidate_scores=scores,
+                          bounded=np.stack(bounds) if bounds else np.zeros((0, len(cand)), dtype=bool),
+                          stop_reason="grammar" if constraint.done(state) else "length",
+                          slots=np.array(slots, dtype=bool), outside_mass=np.array(outside, dtype=np.float64),
+                          overridden=np.array(overridden, dtype=bool), forced=np.array(forced, dtype=bool))
 
     def _cut(self, comp: Completion, stop: Sequence[str], max_new_tokens: int) -> tuple[list[int], str]:
         """Generated ids up to and including the step that ended the generation, and why it ended."""

@@ -38,8 +38,7 @@ def run(args) -> int:
     config = run_config(args)
     if args.shots and not demos:
         raise LabeldistError(f"--shots {args.shots} needs demonstrations", "pass --demos FILE or --shots 0")
-    res = api.classify(args.texts, label_set, model=config.model, methods=config.methods, demos=demos,
-                       prompt=config.prompt, progress=False,
+    res = api.classify(args.texts, label_set, config=config, demos=demos, progress=False,
                        backend=api.load_backend(config.model, backend=config.backend, **backend_options(args)))
     print(res.table())
     return 0

@@ -20,6 +20,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                   "or ../shared/datasets next to the repository)")
     p.add_argument("--json", action="store_true", help="print one JSON object per dataset instead of a table")
     p.add_argument("--all", action="store_true", help="also list the datasets that are not available")
+    p.add_argument("--presets", action="store_true",
+                   help="show each registered dataset's prompt preset (instruction, template, answer format) and exit")
     p.add_argument("--help-layouts", action="store_true",
                    help="explain the annotated-file layouts accepted by `labeldist run --data`, with an example file and command for each, and exit")
     return p
@@ -40,7 +42,25 @@ def _row(info) -> list[str]:
             f"{info.load_seconds:.2f}s", ""]
 
 
+def _print_presets(names) -> None:
+    from labeldist.prompts.presets import DATASET_TASKS, preset_for
+
+    for name in names:
+        if name not in DATASET_TASKS:
+            continue
+        info = describe(name)  # multi- or single-label decides the generic shape
+        paper, _ = DATASET_TASKS[name]
+        multi = info.multilabel if info.available else paper != "hatexplain"
+        p = preset_for(name, multilabel=multi)
+        print(f"{name}: {p.label_format}, {p.max_new_tokens} new tokens, demos {p.demo_sampling}; {p.source}")
+        print(f"  instruction: {p.instruction!r}")
+        print(f"  template:    {p.template!r}")
+
+
 def run(args) -> int:
+    if args.presets:
+        _print_presets(args.names or list(REGISTRY))
+        return 0
     if args.help_layouts:
         from labeldist.data import files
         from labeldist.data.layout import format_examples

@@ -106,8 +106,10 @@ def default_out(source: dict, config) -> Path:
 def run(args) -> int:
     from labeldist import api
 
-    config = run_config(args)
+    from labeldist.prompts.presets import preset_for
+
     examples, label_set, pool, train, source = load_inputs(args)
+    config = run_config(args, preset=preset_for(args.dataset, multilabel=label_set.multilabel, task=args.task))
     out = Path(args.out) if args.out else default_out(source, config)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
     res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, data_source=source,
@@ -117,12 +119,15 @@ def run(args) -> int:
     print(f"run: {res.run_dir}  ({s.n_examples} examples: {s.n_new} new, {s.n_resumed} already done; "
           f"{s.seconds:.1f} s, {rate:.2f} examples/s)")
     if s.fallbacks:
-        print(f"  no label token generated (uniform fallback) for: {s.fallbacks}")
+        print(f"  no label slot in the answer (uniform fallback, counted per method): {s.fallbacks}")
+    if s.mean_outside_mass is not None:
+        print(f"  answer grammar: mean model mass outside it at label slots {s.mean_outside_mass:.3f}; "
+              f"it overrode the model's argmax at {100 * s.grammar_override_share:.1f}% of slots")
     if s.bounded_share:
         print(f"  {100 * s.bounded_share:.2f}% of the label scores read are top-k bounds, not exact values (served model)")
     if s.binary_position_disagreement is not None:
         print(f"  binary breakdown: the two orders of a pair pick different winners for "
-              f"{100 * s.binary_position_disagreement:.1f}% of pairs (position bias; averaged out)")
+              f"{100 * s.binary_position_disagreement:.1f}% of pairs (position bias; both orders averaged)")
     if s.unknown_outputs:
         print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
     print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")

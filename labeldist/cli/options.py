@@ -9,7 +9,9 @@ from labeldist.backends.models import DEFAULT_MODEL, MODELS
 from labeldist.methods import DEFAULT_GROUPS, groups_help
 from labeldist.prompts.breakdown import TOKEN_FORMS
 from labeldist.prompts.demos import STRATEGIES
-from labeldist.prompts.fewshot import LABEL_FORMATS, LABEL_ORDERS
+from labeldist.labels.grammar import DECODINGS
+from labeldist.prompts.fewshot import DEFAULT_ZERO_SHOT_HINT, LABEL_FORMATS, LABEL_ORDERS, ZERO_SHOT_HINTS
+from labeldist.prompts.presets import PromptPreset
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -32,46 +34,63 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
-    g = p.add_argument_group("prompt")
+    g = p.add_argument_group("prompt (defaults: the dataset's preset, see `labeldist datasets --presets`)")
     g.add_argument("--shots", type=int, default=shots, help=f"number of demonstrations (default {shots})")
     g.add_argument("--demo-sampling", choices=list(STRATEGIES), default=None,
-                   help="default: multilabel for multi-label sets, uniform for single-label sets")
-    g.add_argument("--seed", type=int, default=0, help="seed for demo sampling and label order (default 0)")
-    g.add_argument("--label-format", choices=list(LABEL_FORMATS), default="json")
+                   help="default: the preset's (multilabel for multi-label sets, uniform for single-label sets)")
+    g.add_argument("--seed", type=int, default=0, help="seed for demo sampling, label order and samples (default 0)")
+    g.add_argument("--task", default=None,
+                   help="what the labels are, named in the instruction (e.g. emotions); default: the dataset's, or labels")
+    g.add_argument("--label-format", choices=list(LABEL_FORMATS), default=None, help="answer format (default: preset)")
     g.add_argument("--label-order", choices=list(LABEL_ORDERS), default="canonical",
-                   help="order of labels inside demo answers")
-    g.add_argument("--chat", action="store_true", help="use the model's chat template instead of plain few-shot text")
-    g.add_argument("--instruction", default=None, help="instruction text with {labels}; default depends on multi/single-label")
-    g.add_argument("--template", default=None, help="in-context template with {text} and {label} (default 'Input: {text}\\n{label}\\n')")
-    g.add_argument("--max-new-tokens", type=int, default=18)
+                   help="order of the labels in the instruction and in every demo answer; random = one seeded order per run")
+    chat = g.add_mutually_exclusive_group()
+    chat.add_argument("--chat", dest="chat", action="store_const", const=True, default=None,
+                      help="use the model's chat template (default: for zero-shot prompts when the model has one)")
+    chat.add_argument("--no-chat", dest="chat", action="store_const", const=False,
+                      help="plain few-shot text, the paper's prompt, also zero-shot")
+    g.add_argument("--zero-shot-hint", choices=list(ZERO_SHOT_HINTS), default=DEFAULT_ZERO_SHOT_HINT,
+                   help="the sentence that tells a zero-shot prompt the answer's shape (default %(default)s)")
+    g.add_argument("--instruction", default=None, help="instruction text with {labels} (default: preset)")
+    g.add_argument("--template", default=None, help="in-context template with {text} and {label} (default: preset)")
+    g.add_argument("--max-new-tokens", type=int, default=None, help="free decoding's token budget (default: preset)")
+    g.add_argument("--decoding", choices=list(DECODINGS), default="constrained",
+                   help="constrained: answers follow the answer grammar, so every item answers (default); "
+                        "free: the paper's unconstrained generation")
     g.add_argument("--methods", default=",".join(DEFAULT_GROUPS), help=f"comma list of method groups: {groups_help()}")
     g.add_argument("--token-form", choices=list(TOKEN_FORMS), default="fixed",
                    help="breakdown target tokens: fixed (leading-space tokens as in the demos) or faithful (reference)")
-    g.add_argument("--binary-both-orders", action="store_true", help="ask every pair in both orders and average")
+    g.add_argument("--binary-one-order", action="store_true",
+                   help="binary breakdown: ask each pair once, in label-set order (the paper's); default both orders, averaged")
     g.add_argument("--binary-hard", action="store_true", help="Bradley-Terry on hard outcomes instead of probabilities")
     g.add_argument("--max-binary-pairs", type=int, default=820, help="refuse binary breakdown above this many pair prompts per item")
 
 
-def run_config(args: argparse.Namespace):
-    from labeldist.prompts.fewshot import DEFAULT_TEMPLATE, PromptConfig
+def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
+    """The run's config: explicit flags, else the preset's fields, else the generic defaults."""
+    from labeldist.prompts.fewshot import PromptConfig
+    from labeldist.prompts.presets import generic_preset
     from labeldist.runs.runner import RunConfig
 
+    preset = preset or generic_preset(args.task or "labels", not getattr(args, "single_label", False))
     prompt = PromptConfig(
-        instruction=args.instruction,
-        template=args.template or DEFAULT_TEMPLATE,
-        label_format=args.label_format,
+        instruction=args.instruction if args.instruction is not None else preset.instruction,
+        template=args.template or preset.template,
+        label_format=args.label_format or preset.label_format,
         label_order=args.label_order,
         chat=args.chat,
         shots=args.shots,
-        demo_sampling=args.demo_sampling,
+        demo_sampling=args.demo_sampling or preset.demo_sampling,
         seed=args.seed,
-        max_new_tokens=args.max_new_tokens,
+        max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else preset.max_new_tokens,
+        task=args.task or preset.task,
+        zero_shot_hint=args.zero_shot_hint,
     )
     return RunConfig(
         model=args.model, dtype=args.dtype, backend=args.backend,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-        prompt=prompt, batch_size=args.batch_size, breakdown_token_form=args.token_form,
-        binary_both_orders=args.binary_both_orders, binary_hard=args.binary_hard,
+        prompt=prompt, batch_size=args.batch_size, decoding=args.decoding, breakdown_token_form=args.token_form,
+        binary_both_orders=not args.binary_one_order, binary_hard=args.binary_hard,
         max_binary_pairs=args.max_binary_pairs,
     )
 

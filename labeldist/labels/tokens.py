@@ -94,6 +94,7 @@ def build_label_token_map(
     contexts: Sequence[str],
     *,
     case_variants: bool = True,
+    first_tokens: dict[str, list[int]] | None = None,
 ) -> LabelTokenMap:
     """Build the variant map for ``label_set`` given the slot contexts of the prompt format.
 
@@ -110,8 +111,8 @@ def build_label_token_map(
     canonical: list[list[int]] = []
     secondary: list[list[int]] = []
     for c in cands:
-        ctx_ids = []
-        for ctx in contexts:
+        ctx_ids = list(first_tokens[c]) if first_tokens is not None else []
+        for ctx in contexts if first_tokens is None else ():
             t = first_token_in_context(encode, ctx, c)
             if t is not None and t not in ctx_ids:
                 ctx_ids.append(t)

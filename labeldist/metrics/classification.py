@@ -3,7 +3,10 @@
 ``gold`` is the multi-hot aggregate (majority) label matrix, shape ``(n_examples,
 n_labels)``, values 0 or 1; an all-zero row means "no label". Predictions become a
 label set by thresholding: ``{l : p_l >= threshold}`` (multi-label) or
-``{argmax_l p_l}`` (single-label; ties go to the lowest column). Higher is better.
+``{argmax_l p_l}`` (single-label). A single-label row whose maximum is shared by two or
+more labels (a tie, e.g. the uniform baseline or a method that fell back) is *no
+prediction*: an empty set, which scores 0 against any gold label. The reference gave ties
+to the first label, so a uniform row scored like a real guess. Higher is better.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ def predicted_sets(pred_probs: np.ndarray, *, multilabel: bool = True, threshold
     if multilabel:
         return p >= threshold
     out = np.zeros(p.shape, dtype=bool)
-    out[np.arange(p.shape[0]), np.argmax(p, axis=1)] = True
+    top = p.max(axis=1, keepdims=True)
+    unique = (p == top).sum(axis=1) == 1
+    rows = np.flatnonzero(unique)
+    out[rows, np.argmax(p[rows], axis=1)] = True
     return out
 
 

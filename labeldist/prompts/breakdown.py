@@ -16,13 +16,15 @@ space-merged token (``" reasonable"``, ``" a"``) after the colon, so the model i
 a token split it has seen neither in the demos nor, mostly, in pre-training.
 
 * ``token_form="fixed"`` (default): the ending stops at the colon and the scored targets
-  are the leading-space variants the demos use (plus a capitalised variant), so query and
-  demos agree token for token. This is the natural way to read a next-token distribution
-  off a BPE model.
+  are exactly the leading-space forms the demos use, so query and demos agree token for
+  token. This is the natural way to read a next-token distribution off a BPE model.
+  (Capitalised forms are not scored: `` Unreasonable`` starts with the fragment `` Un``,
+  which other words share.)
 * ``token_form="faithful"``: trailing space and bare targets, as in the reference.
 
-:func:`breakdown_targets` gives the target strings per word; a backend scores the first
-token of each and ``labeldist.estimators.breakdown`` aggregates the variants.
+:func:`breakdown_targets` gives the target strings per word, whose next-token scores are
+read; in the fixed form each must be one token under the model's tokenizer
+(``labeldist.runs.breakdown_runner.target_ids`` checks it).
 
 Demo labels (drawn with the caller's ``np.random.Generator``, once per run). Unary:
 ``floor(n/2)`` demos are marked reasonable, plus one more on a coin flip when ``n`` is odd;
@@ -81,12 +83,9 @@ BINARY_HEADER = (
 DEFAULT_MAX_PAIRS = math.comb(41, 2)  # 820 pairs: up to 40 labels + none
 
 _TARGETS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
-    ("unary", "fixed"): {
-        "reasonable": (" reasonable", " Reasonable"),
-        "unreasonable": (" unreasonable", " Unreasonable"),
-    },
+    ("unary", "fixed"): {"reasonable": (" reasonable",), "unreasonable": (" unreasonable",)},
     ("unary", "faithful"): {"reasonable": ("reasonable",), "unreasonable": ("unreasonable",)},
-    ("binary", "fixed"): {"a": (" a", " A"), "b": (" b", " B")},
+    ("binary", "fixed"): {"a": (" a",), "b": (" b",)},
     ("binary", "faithful"): {"a": ("a",), "b": ("b",)},
 }
 

@@ -50,6 +50,8 @@ class RunSummary:
     examples_without_label_token: int = 0
     bounded_share: float = 0.0  # share of read scores that are only top-k bounds (served models)
     binary_position_disagreement: float | None = None  # mean share of pairs whose two orders disagree
+    mean_outside_mass: float | None = None  # constrained: mean model mass outside the grammar at label slots
+    grammar_override_share: float | None = None  # constrained: share of label slots where the grammar overrode
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +70,8 @@ class ResolvedPrompt:
     demo_sampling: str | None = None
     label_tokens: dict = field(default_factory=dict)
     stop: list[str] = field(default_factory=list)
+    resolved: dict = field(default_factory=dict)  # instruction, template, format, chat, label order, opening
+    grammar: dict = field(default_factory=dict)  # constrained decoding: the answer's token units
 
 
 @dataclass

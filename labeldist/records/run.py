@@ -9,12 +9,13 @@ JSON layout of one line (layout version 2)::
      "gold": [label, ...] | null,                  # aggregate labels; [] = no label
      "human": {"probs": [L floats], "n_annotators": int|null, "kind": str} | null,
      "generation": {"text": str, "ids": [int], "parsed": [label], "unknown": [str],
-                    "stop_reason": str,
+                    "stop_reason": str, "prefilled": str,   # the answer's opening, in the prompt
                     "diagnostics": {"well_formed": bool, "scored_values": int,
-                                    "bounded_scores": int}} | null,
+                                    "bounded_scores": int, "constrained": bool}} | null,
      "steps": [{"position": int, "token_id": int, "label": str,
                 "scores": [L' floats],             # max over variants, candidates order
-                "variants": {candidate: [float per variant]}}],
+                "variants": {candidate: [float per variant]},
+                "outside_mass": float, "overridden": bool}],   # constrained answers only
      "unary": {"candidates": [str], "scores": {word: [[float]]}, "p_reasonable": [float],
                "scored_values": int, "bounded_scores": int} | null,
      "binary": {"pairs": [[int, int]], "scores": {word: [[float]]}, "pair_probs": [float],
@@ -49,11 +50,16 @@ class GenerationDiagnostics:
     well_formed: bool = True
     scored_values: int = 0
     bounded_scores: int = 0
+    constrained: bool = False  # the answer was generated under the answer grammar
 
 
 @dataclass
 class GenerationRecord:
-    """The greedy answer: decoded text, generated ids, parsed labels and why it stopped."""
+    """The greedy answer: decoded text, generated ids, parsed labels and why it stopped.
+
+    ``prefilled`` is the answer's opening that was part of the prompt (constrained
+    decoding: e.g. ``\n{"label": ["``); the whole answer is ``prefilled + text``.
+    """
 
     text: str
     ids: list[int]
@@ -61,6 +67,7 @@ class GenerationRecord:
     unknown: list[str]
     stop_reason: str
     diagnostics: GenerationDiagnostics = field(default_factory=GenerationDiagnostics)
+    prefilled: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,7 +76,7 @@ class GenerationRecord:
     def from_dict(cls, d: dict) -> "GenerationRecord":
         diag = d.get("diagnostics") or {}
         return cls(d["text"], list(d["ids"]), list(d["parsed"]), list(d["unknown"]), d["stop_reason"],
-                   GenerationDiagnostics(**diag))
+                   GenerationDiagnostics(**diag), d.get("prefilled", ""))
 
 
 @dataclass

@@ -16,6 +16,10 @@ class StepScores:
     ``scores`` has shape ``(n_candidates,)`` in ``LabelSet.candidates`` order: for each
     candidate, the max over its token variants (case / leading space) of the logit.
     ``variants`` keeps every variant's raw score so other aggregations can be recomputed.
+
+    Constrained answers only: ``outside_mass`` is the model's probability mass (full
+    vocabulary softmax) on tokens the answer grammar did not allow at this slot, and
+    ``overridden`` whether the model's own argmax was such a token.
     """
 
     position: int
@@ -23,6 +27,8 @@ class StepScores:
     label: str
     scores: np.ndarray
     variants: dict[str, list[float]] = field(default_factory=dict)
+    outside_mass: float | None = None
+    overridden: bool | None = None
 
     @property
     def probs(self) -> np.ndarray:
@@ -37,6 +43,8 @@ class StepScores:
             "scores": [float(x) for x in self.scores],
             "probs": [round(float(x), 8) for x in self.probs],
             "variants": {k: [float(x) for x in v] for k, v in self.variants.items()},
+            **({} if self.outside_mass is None else {"outside_mass": float(self.outside_mass),
+                                                      "overridden": bool(self.overridden)}),
         }
 
     @classmethod
@@ -47,4 +55,6 @@ class StepScores:
             label=d["label"],
             scores=np.asarray(d["scores"], dtype=np.float64),
             variants={k: list(v) for k, v in d.get("variants", {}).items()},
+            outside_mass=d.get("outside_mass"),
+            overridden=d.get("overridden"),
         )

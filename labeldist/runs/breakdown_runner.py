@@ -50,15 +50,29 @@ def segment_prompts(tokenizer: Tokenizer, header: str, header_ids: list[int], te
     return [PromptIds((tuple(bos + f[:k_run]), tuple(f[k_run:k_item]), tuple(f[k_item:]))) for f in fulls]
 
 
-def target_ids(tokenizer: Tokenizer, targets: dict[str, tuple[str, ...]]) -> dict[str, list[int]]:
-    """First token of each target string, per answer word; the words must not share tokens."""
+def target_ids(tokenizer: Tokenizer, targets: dict[str, tuple[str, ...]], *, single_token: bool = True
+               ) -> dict[str, list[int]]:
+    """The token of each target string, per answer word.
+
+    With ``single_token`` (the fixed token form) every target must be one token: a
+    multi-token word's first token is a fragment other words share, so its score would not
+    be the word's. The faithful form reproduces the reference, which scored the first token
+    whatever it was. Two words must not share a token. Violations are errors naming the
+    word and the fix.
+    """
     out: dict[str, list[int]] = {}
     for word, forms in targets.items():
         ids: list[int] = []
         for f in forms:
-            t = tokenizer.encode(f)[0]
-            if t not in ids:
-                ids.append(t)
+            toks = tokenizer.encode(f)
+            if single_token and len(toks) != 1:
+                raise LabeldistError(
+                    f"the breakdown answer {f!r} is {len(toks)} tokens under this tokenizer "
+                    f"({[tokenizer.decode([t]) for t in toks]}), so no single next-token score is its probability",
+                    "use the other --token-form, or a model whose tokenizer has it as one token",
+                )
+            if toks[0] not in ids:
+                ids.append(toks[0])
         out[word] = ids
     words = list(out)
     for i, a in enumerate(words):
@@ -94,7 +108,7 @@ class BreakdownScorer:
             build = build_unary_header if kind == "unary" else build_binary_header
             self.headers[kind] = build(demos, label_set, rng)
             self.header_ids[kind] = tok.encode(self.headers[kind])
-            self.targets[kind] = target_ids(tok, breakdown_targets(kind, self.form))
+            self.targets[kind] = target_ids(tok, breakdown_targets(kind, self.form), single_token=self.form == "fixed")
         if "binary" in self.kinds:  # fail before any work if the label set is too large
             binary_pairs(label_set, both_orders=config.binary_both_orders, max_pairs=config.max_binary_pairs)
 

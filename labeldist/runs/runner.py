@@ -20,8 +20,16 @@ from tqdm import tqdm
 from labeldist.backends import BACKENDS, DTYPES
 from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
+from labeldist.labels.grammar import DECODINGS, AnswerGrammar
 from labeldist.labels.parsing import answer_end, parse_answer
-from labeldist.labels.positions import cut_answer, extract_steps, kept_length
+from labeldist.labels.positions import (
+    answer_label_starts,
+    cut_answer,
+    extract_steps,
+    kept_length,
+    steps_at,
+    token_offsets,
+)
 from labeldist.labels.tokens import LabelTokenMap, build_label_token_map
 from labeldist.methods import (
     DEFAULT_GROUPS,
@@ -37,6 +45,7 @@ from labeldist.prompts.breakdown import BREAKDOWN_KINDS, TOKEN_FORMS
 from labeldist.prompts.demos import default_strategy, sample_demos
 from labeldist.prompts.fewshot import FewShotPrompter, PromptConfig
 from labeldist.records import (
+    NONE_LABEL,
     Example,
     ExampleRecord,
     GenerationDiagnostics,
@@ -54,7 +63,10 @@ from labeldist.streams import StreamLog
 class RunConfig:
     """Everything that determines a run's numbers (recorded in the manifest; resume requires equality).
 
-    ``methods`` are ``--methods`` groups (:data:`labeldist.methods.GROUPS`).
+    ``methods`` are ``--methods`` groups (:data:`labeldist.methods.GROUPS`). ``decoding``:
+    ``constrained`` (the default: answers follow the answer grammar, every item answers) or
+    ``free`` (the paper's unconstrained generation). ``binary_both_orders``: every pair is
+    asked in both orders and averaged (the default; ``False`` is the paper's single order).
     """
 
     model: str = "qwen2.5-0.5b"
@@ -63,8 +75,9 @@ class RunConfig:
     methods: tuple[str, ...] = DEFAULT_GROUPS
     prompt: PromptConfig = field(default_factory=PromptConfig)
     batch_size: int = 20
+    decoding: str = "constrained"
     breakdown_token_form: str = "fixed"
-    binary_both_orders: bool = False
+    binary_both_orders: bool = True
     binary_hard: bool = False
     max_binary_pairs: int = 820
 
@@ -74,6 +87,8 @@ class RunConfig:
             raise LabeldistError(f"unknown backend {self.backend!r}", f"use one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
             raise LabeldistError(f"unknown dtype {self.dtype!r}", f"use one of {', '.join(DTYPES)}")
+        if self.decoding not in DECODINGS:
+            raise LabeldistError(f"unknown decoding {self.decoding!r}", f"use one of {', '.join(DECODINGS)}")
         if self.breakdown_token_form not in TOKEN_FORMS:
             raise LabeldistError(f"unknown token form {self.breakdown_token_form!r}",
                                  f"use one of {', '.join(TOKEN_FORMS)}")
@@ -102,8 +117,12 @@ class Classifier:
                                   rng=self.streams.rng("demos") if shots else None)
         self.prompter = FewShotPrompter(pc, label_set, self.demos, backend.tokenizer,
                                         order_rng=self.streams.rng("label_order") if pc.label_order == "random" else None)
-        self.token_map: LabelTokenMap = build_label_token_map(label_set, backend.tokenizer, self.prompter.slot_contexts)
         self.generates = reads_any(self.specs, "steps", "answer")
+        self.constrained = self.generates and config.decoding == "constrained"
+        self.grammar = AnswerGrammar(label_set, backend.tokenizer, self.prompter.pieces) if self.constrained else None
+        self.token_map: LabelTokenMap = build_label_token_map(
+            label_set, backend.tokenizer, self.prompter.slot_contexts,
+            first_tokens=self.grammar.slot_first_tokens() if self.grammar is not None else None)
         self.breakdown = None
         kinds = [k for k in BREAKDOWN_KINDS if reads_any(self.specs, f"{k}_scores")]
         if kinds:
@@ -115,12 +134,33 @@ class Classifier:
     def method_names(self) -> list[str]:
         return [s.name for s in self.specs]
 
+    @property
+    def max_new_tokens(self) -> int:
+        """Generation budget: a constrained answer always completes, so it gets the grammar's bound."""
+        if self.grammar is not None:
+            return max(self.config.prompt.max_new_tokens, self.grammar.max_answer_tokens)
+        return self.config.prompt.max_new_tokens
+
+    def build_prompt(self, text: str):
+        return self.prompter.build(text, opening=self.constrained)
+
     def describe(self) -> ResolvedPrompt:
+        g = self.grammar
+        dec = self.backend.tokenizer.decode
+        grammar = {} if g is None else {
+            "opening": g.pieces.opening,
+            "first_units": {c: [dec([t]) for t in u] for c, u in zip(g.candidates, g.first_units)},
+            "later_units": {c: [dec([t]) for t in u] for c, u in zip(g.candidates, g.later_units) if u},
+            "separator": [dec([t]) for t in g.separator_ids], "closing": [dec([t]) for t in g.closing_ids],
+            "max_answer_tokens": g.max_answer_tokens,
+        }
         return ResolvedPrompt(
             demos=[d.id for d in self.demos],
             demo_sampling=self.config.prompt.demo_sampling or default_strategy(self.label_set),
             label_tokens=self.token_map.to_dict(),
-            stop=self.prompter.stop,
+            stop=[] if self.constrained else self.prompter.stop,
+            resolved=self.prompter.describe(),
+            grammar=grammar,
         )
 
     def classify_batch(self, examples: Sequence[Example]) -> list[ExampleRecord]:
@@ -139,22 +179,32 @@ class Classifier:
         """One batched greedy generation for the batch: answer, label steps, parsed labels."""
         pc = self.config.prompt
         tok = self.backend.tokenizer
-        prompts = [self.prompter.build(ex.text) for ex in examples]
-        gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids,
-                                     max_new_tokens=pc.max_new_tokens, stop=self.prompter.stop)
+        prompts = [self.build_prompt(ex.text) for ex in examples]
+        gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids, max_new_tokens=self.max_new_tokens,
+                                     stop=[] if self.constrained else self.prompter.stop, constraint=self.grammar)
+        prefilled = self.prompter.pieces.opening if self.constrained else ""
         for rec, prompt, gen in zip(records, prompts, gens):
             text = tok.decode(gen.ids)
-            end = cut_answer(text, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
-            n_keep = kept_length(gen.ids, tok.decode, end)
-            steps = extract_steps(gen.ids, gen.candidate_scores, self.token_map, n_keep)
-            parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
+            if self.constrained:
+                answer = prefilled + text
+                parsed = parse_answer(answer, self.label_set, pc.label_format, pc.json_key)
+                labels = list(parsed.labels) or ([NONE_LABEL] if parsed.said_none else [])
+                steps = steps_at(gen.ids, gen.candidate_scores, self.token_map, gen.slots, labels,
+                                 gen.outside_mass, gen.overridden)
+            else:
+                end = cut_answer(text, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
+                n_keep = kept_length(gen.ids, tok.decode, end)
+                starts = answer_label_starts(text[:end], pc.label_format, pc.json_key)
+                steps = extract_steps(gen.ids[:n_keep], gen.candidate_scores, self.token_map,
+                                      token_offsets(gen.ids[:n_keep], tok.decode), starts)
+                parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
             # Only the steps the estimators read count: other steps of a served model are bounded by design.
             at_steps = gen.bounded[[st.position for st in steps]] if steps else gen.bounded[:0]
             rec.generation = GenerationRecord(
                 text=text, ids=list(gen.ids), parsed=list(parsed.labels), unknown=list(parsed.unknown),
-                stop_reason=gen.stop_reason,
+                stop_reason=gen.stop_reason, prefilled=prefilled,
                 diagnostics=GenerationDiagnostics(well_formed=parsed.well_formed, scored_values=int(at_steps.size),
-                                                  bounded_scores=int(at_steps.sum())))
+                                                  bounded_scores=int(at_steps.sum()), constrained=self.constrained))
             rec.steps = steps
             rec.cost[GENERATION_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
 
@@ -179,6 +229,10 @@ def summarize(records: Sequence[ExampleRecord]) -> RunSummary:
     dis = [r.binary.position_disagreement for r in records
            if r.binary is not None and r.binary.position_disagreement is not None]
     s.binary_position_disagreement = round(float(np.mean(dis)), 6) if dis else None
+    slots = [st for r in records for st in r.steps if st.outside_mass is not None]
+    if slots:
+        s.mean_outside_mass = round(float(np.mean([st.outside_mass for st in slots])), 6)
+        s.grammar_override_share = round(float(np.mean([bool(st.overridden) for st in slots])), 6)
     return s
 
 

@@ -189,6 +189,36 @@ def test_generation_agrees_with_transformers(http_backend, smol_backend, dataset
     assert n_label_steps >= 2, n_label_steps
 
 
+def test_constrained_generation_agrees_with_transformers(http_backend, smol_backend, dataset):
+    clf = classifier(http_backend, dataset)
+    assert clf.constrained
+    texts = [e.text for e in dataset.split("test")]
+    prompts = [clf.build_prompt(t) for t in texts]
+    kw = dict(candidate_ids=clf.token_map.flat_ids, max_new_tokens=clf.max_new_tokens, constraint=clf.grammar)
+    gens = http_backend.generate(prompts, **kw)
+    refs = smol_backend.generate(prompts, **kw)
+    for g in gens:  # every item answers, inside the grammar
+        assert g.stop_reason == "grammar" and g.slots[0]
+        st = clf.grammar.initial()
+        for t in g.ids:
+            st = clf.grammar.advance(st, t)
+        assert clf.grammar.done(st)
+    same = [g.ids == r.ids for g, r in zip(gens, refs)]
+    assert sum(same) >= 3, [(http_backend.tokenizer.decode(g.ids), smol_backend.tokenizer.decode(r.ids))
+                            for g, r in zip(gens, refs)]
+    for g, r, ok in zip(gens, refs, same):
+        if not ok:
+            continue
+        np.testing.assert_array_equal(g.slots, r.slots)
+        np.testing.assert_array_equal(g.forced, r.forced)
+        for t in np.flatnonzero(g.slots & ~g.forced):  # label slots: exact scores, close to transformers
+            assert not g.bounded[t].any()
+            ref = r.candidate_scores[t] - np.log(np.exp(r.candidate_scores[t]).sum())  # to log-softmax over candidates
+            got = g.candidate_scores[t] - np.log(np.exp(g.candidate_scores[t]).sum())
+            assert np.abs(got - ref)[ref > -6].max() < 0.35
+            assert abs(g.outside_mass[t] - r.outside_mass[t]) < 0.1
+
+
 def test_bound_mode_marks_and_bounds(server_url, smol_backend, dataset):
     from labeldist.backends.http import HTTPBackend
 
@@ -254,7 +284,7 @@ def test_cli_breakdown_binary(server_url, data_file, tmp_path):
     for r in recs:
         p = np.asarray(r.methods["binary"])
         assert p.shape == (3,) and np.all((p >= 0) & (p <= 1))
-        assert len(r.binary.pairs) == 6 and r.binary.bounded_scores == 0
+        assert len(r.binary.pairs) == 12 and r.binary.bounded_scores == 0  # 6 pairs, both orders (default)
 
 
 def test_failed_items_write_no_record_and_resume(http_backend, dataset, tmp_path, monkeypatch):

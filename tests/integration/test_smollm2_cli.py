@@ -62,7 +62,7 @@ def test_records_hold_everything_needed(run_dir):
         for s in r.steps:  # the step's token really is a variant of the label it names
             assert r.generation.ids[s.position] == s.token_id
             assert s.scores.shape == (4,)
-        assert r.cost["unary"].prompts == 4 and r.cost["binary"].prompts == 6
+        assert r.cost["unary"].prompts == 4 and r.cost["binary"].prompts == 12  # 6 pairs, both orders (default)
 
 
 def test_estimators_recompute_offline_from_records(run_dir):

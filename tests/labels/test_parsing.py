@@ -34,3 +34,15 @@ def test_comma_format_first_line_only():
 def test_answer_end():
     assert answer_end('\n{"label": ["joy"]}\nmore', "json") == len('\n{"label": ["joy"]}')
     assert answer_end("  joy, anger\nnext", "comma") == len("  joy, anger")
+
+
+def test_closing_brace_as_stop_string_is_well_formed_and_empty_list_is_none():
+    from labeldist.labels.positions import cut_answer
+
+    text = '\n{"label": []}'  # generation stopped at the stop string "}"
+    end = cut_answer(text, ["Input:", "}"], lambda t: answer_end(t, "json"))
+    p = parse_answer(text[:end], LS)
+    assert p.well_formed and p.said_none and p.labels == ()
+    text = '\n{"label": ["joy"]}'
+    p = parse_answer(text[: cut_answer(text, ["Input:", "}"], lambda t: answer_end(t, "json"))], LS)
+    assert p.well_formed and p.labels == ("joy",) and not p.said_none

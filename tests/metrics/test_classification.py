@@ -72,3 +72,17 @@ def test_single_label_uses_argmax():
     np.testing.assert_allclose(example_f1_score(gold, pred, multilabel=False, reduce="none"), [1.0, 0.0])
     # micro F1 = accuracy for one gold label per example: 1/2
     assert micro_f1_score(gold, pred, multilabel=False) == pytest.approx(0.5)
+
+
+def test_single_label_ties_are_no_prediction():
+    from labeldist.metrics.classification import predicted_sets
+
+    gold = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    uniform = np.full((3, 3), 1 / 3)
+    # a tie used to go to column 0, so the uniform row "predicted" label 0 and scored 1/3
+    assert not predicted_sets(uniform, multilabel=False).any()
+    assert example_f1_score(gold, uniform, multilabel=False) == 0.0
+    half = np.array([[0.5, 0.5, 0.0], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]])
+    np.testing.assert_array_equal(predicted_sets(half, multilabel=False),
+                                  [[False, False, False], [False, True, False], [False, False, True]])
+    assert example_f1_score(gold, half, multilabel=False) == pytest.approx(2 / 3)

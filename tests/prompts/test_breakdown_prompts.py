@@ -52,8 +52,9 @@ def test_unary_full_prompt_exact_two_demos():
     assert faithful.targets == {"reasonable": ("reasonable",), "unreasonable": ("unreasonable",)}
     fixed = build_unary_prompt("So happy", header, ML)
     assert fixed.texts()[1] == expected_anger[:-1]  # no trailing space
-    assert fixed.targets == {"reasonable": (" reasonable", " Reasonable"),
-                             "unreasonable": (" unreasonable", " Unreasonable")}
+    # only the forms the demos use: " Unreasonable" would start with the fragment " Un"
+    assert fixed.targets == {"reasonable": (" reasonable",),
+                             "unreasonable": (" unreasonable",)}
     assert fixed.pairs is None and fixed.kind == "unary"
 
 
@@ -78,7 +79,7 @@ def test_binary_full_prompt_exact_two_demos():
     assert faithful.targets == {"a": ("a",), "b": ("b",)}
     fixed = build_binary_prompt("So happy", header, ML)
     assert fixed.texts()[0] == expected_first[:-1]
-    assert fixed.targets == {"a": (" a", " A"), "b": (" b", " B")}
+    assert fixed.targets == {"a": (" a",), "b": (" b",)}
 
 
 def test_both_orders_and_pair_order_matches_estimator():

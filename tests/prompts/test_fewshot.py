@@ -81,3 +81,38 @@ def test_uniform_sampling_covers_each_bucket():
 def test_too_few_demos_is_an_error():
     with pytest.raises(LabeldistError, match="only 3 labelled training examples"):
         sample_demos(POOL[:3], LS, 5)
+
+
+def test_label_order_applies_to_the_instruction_and_random_is_one_order_per_run(tiny_backend):
+    rev = FewShotPrompter(PromptConfig(label_order="reverse"), LS, DEMOS, tiny_backend.tokenizer)
+    assert "fear, anger and joy." in rev.instruction and rev.demo_answers[1] == '{"label": ["fear", "anger"]}'
+    import numpy as np
+
+    many = [Example(f"x{i}", f"t{i}", ("joy", "anger", "fear")) for i in range(6)]
+    rnd = FewShotPrompter(PromptConfig(label_order="random", seed=3), LS, many, tiny_backend.tokenizer,
+                          order_rng=np.random.default_rng([3, 1]))
+    order = rnd.order
+    assert sorted(order) == sorted(LS.labels)
+    assert all(a == '{"label": ' + json.dumps(list(order)) + "}" for a in rnd.demo_answers)  # one order for all
+    assert ", ".join(order[:-1]) + " and " + order[-1] in rnd.instruction
+
+
+def test_zero_shot_states_the_answer_shape_and_uses_the_chat_template(tiny_backend):
+    p = FewShotPrompter(PromptConfig(shots=0), LS, [], tiny_backend.tokenizer)
+    assert p.chat  # SmolLM2's tokenizer has a chat template: zero-shot uses it by default
+    assert p.instruction.endswith('Answer in the format {"label": ["<label>", ...]} with every label that applies, '
+                                  'or {"label": ["none"]} if none applies.\n')
+    prefix, full = p.text("what now")
+    assert "<|im_start|>assistant" in full and p.pieces.opening == '{"label": ["'
+    assert list(p.build("what now", opening=True).ids)[-len(tiny_backend.tokenizer.encode(p.pieces.opening)):] == \
+        tiny_backend.tokenizer.encode(p.pieces.opening)
+    plain = FewShotPrompter(PromptConfig(shots=0, chat=False), LS, [], tiny_backend.tokenizer)
+    assert not plain.chat and plain.text("what now")[1].endswith("Input: what now")
+    cands = FewShotPrompter(PromptConfig(shots=0, zero_shot_hint="candidates"), LS, [], tiny_backend.tokenizer)
+    assert "The possible answers are: joy, anger, fear, none." in cands.instruction
+    single = FewShotPrompter(PromptConfig(shots=0, label_format="comma"), LabelSet(("pos", "neg"), multilabel=False),
+                             [], tiny_backend.tokenizer)
+    assert single.instruction.endswith("Answer in the format <label> with the one label that applies.\n")
+    # with demos the paper's plain prompt is unchanged: no hint, no chat
+    fs = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend.tokenizer)
+    assert not fs.chat and "Answer in the format" not in fs.instruction

@@ -48,7 +48,7 @@ def test_unary_single_forward_equals_generate_first_step_and_formula(tiny_backen
 
 
 def test_binary_single_forward_equals_generate_and_bt(tiny_backend):
-    clf, rec = _scored(tiny_backend, ("binary",))
+    clf, rec = _scored(tiny_backend, ("binary",), binary_both_orders=False)  # the paper's single order
     from labeldist.estimators.bradley_terry import fit_bradley_terry
     from labeldist.prompts.breakdown import build_binary_prompt
 

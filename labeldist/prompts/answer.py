@@ -1,0 +1,35 @@
+"""The strings an answer is made of, per label format: what a constrained answer's grammar is built from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AnswerPieces:
+    """The strings an answer is made of (the units of :mod:`labeldist.labels.grammar` are built from them)."""
+
+    opening: str  # appended to the prompt
+    first_prefix: str  # text before a first-slot label inside the answer (e.g. a leading space)
+    separator: str  # after a label, before the next slot's label text
+    later_prefix: str  # text before a later-slot label (e.g. the space after a comma)
+    closing: str  # ends the answer
+
+
+def answer_pieces(label_format: str, *, json_key: str = "label", lead: str = "", line_end: str = "\n") -> AnswerPieces:
+    """The pieces of a JSON (``{"label": ["a", "b"]}``) or comma (``a, b``) answer.
+
+    ``lead`` is the template's text between the query and the answer (``"\\n"`` for
+    ``Input: {text}\\n{label}``, ``" "`` after ``Answer:``); trailing spaces of it belong to
+    the first label's tokens in the comma format (``Answer: care`` tokenises `` care``), so
+    they are not part of the prompt there.
+    """
+    if label_format == "json":
+        return AnswerPieces(lead + "{" + json.dumps(json_key) + ': ["', "", '", "', "", '"]}')
+    if label_format == "comma":
+        stripped = lead.rstrip(" ")
+        return AnswerPieces(stripped, lead[len(stripped):], ",", " ", line_end or "\n")
+    raise ValueError(f"unknown label format {label_format!r}")
+
+
