@@ -5,8 +5,15 @@ One run, one model, the same prompts and items for both ways:
 * the reference's way (REFERENCE.md §9): batch size 1, the whole prompt prefilled for every
   query and every unary / binary sub-prompt, greedy ``generate`` of up to 18 tokens with eager
   attention and attentions + hidden states returned;
-* labeldist's way: generation with the few-shot prefix cached and queries batched; unary and
-  binary breakdown scored with one forward pass per item on a two-level prefix cache.
+* labeldist's way: generation with the few-shot prefix cached and queries batched, under the
+  answer grammar (the default; the answer's opening is part of the prompt, forced tokens are
+  appended in one forward pass) and free (the paper's decoding, for comparison); unary and
+  binary breakdown scored with one forward pass per item on a two-level prefix cache (binary
+  asks both orders, the default).
+
+The grammar's own cost is measured by timing every call into it during constrained generation,
+and reported per decoding step (a step = one batched forward of the decode loop) as a share of
+the step's time.
 
 Printed per method: seconds per item, speed-up, tokens processed per item, peak RSS, and the
 share of the compute floor reached. The floor is ``2 × N_matmul × T / F``: ``N_matmul`` the
@@ -17,7 +24,8 @@ item (labeldist's count: the per-item prompt tokens plus the amortised shared pr
 machine. Agreement is checked while timing: fp32 expects identical greedy labels and
 probabilities within 1e-3; bf16 reports how many items differ.
 
-Usage (README): ``.venv/bin/python bench/bench_speed.py`` (about 15 minutes on 2 cores).
+Usage (README): ``.venv/bin/python bench/bench_speed.py`` (about 20 minutes on 2 cores). ``--dtype auto``
+(default) is bf16 on CPUs with native bf16 and fp32 elsewhere (emulated bf16 takes over 20 minutes).
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+
+from labeldist.backends import DTYPES  # noqa: E402
 
 RUN_ITEMS = 200  # per-item costs are quoted for a run of this many items (the paper's test-set size)
 
@@ -77,7 +87,7 @@ def reference_generate(backend, text: str, max_new_tokens: int, stop: list[str])
         out = backend.model.generate(
             ids, max_new_tokens=max_new_tokens, do_sample=False, output_scores=True, output_attentions=True,
             output_hidden_states=True, return_dict_in_generate=True, stop_strings=stop or None,
-            tokenizer=backend.tokenizer, pad_token_id=backend.tokenizer.pad_id,
+            tokenizer=backend.tokenizer.hf, pad_token_id=backend.tokenizer.pad_id,
             temperature=None, top_p=None, top_k=None,
         )
     gen = out.sequences[0, ids.shape[1]:].tolist()
@@ -85,10 +95,41 @@ def reference_generate(backend, text: str, max_new_tokens: int, stop: list[str])
     return gen, scores, ids.shape[1] + len(gen)
 
 
+class TimedGrammar:
+    """The answer grammar with every call timed (the constraint protocol, passed through)."""
+
+    def __init__(self, grammar):
+        self.inner, self.seconds = grammar, 0.0
+        self.pieces, self.opening_ids = grammar.pieces, grammar.opening_ids
+        self.max_answer_tokens = grammar.max_answer_tokens
+
+    def _call(self, name, *a):
+        t = time.perf_counter()
+        try:
+            return getattr(self.inner, name)(*a)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+    def initial(self):
+        return self._call("initial")
+
+    def allowed(self, state):
+        return self._call("allowed", state)
+
+    def advance(self, state, token):
+        return self._call("advance", state, token)
+
+    def done(self, state):
+        return self._call("done", state)
+
+    def is_slot(self, state):
+        return self._call("is_slot", state)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="qwen2.5-0.5b")
-    ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
+    ap.add_argument("--dtype", default="auto", choices=list(DTYPES))
     ap.add_argument("--dataset", default="goemotions", help="items and demos (7 labels: 8 unary, 28 binary prompts)")
     ap.add_argument("--shots", type=int, default=10)
     ap.add_argument("--n-gen", type=int, default=60, help="items for labeldist's generation (first 20 warm the prefix)")
@@ -108,12 +149,14 @@ def main(argv=None) -> int:
     from labeldist.data.registry import eval_splits
     from labeldist.prompts.breakdown import build_binary_prompt, build_unary_prompt
     from labeldist.prompts.fewshot import PromptConfig
-    from labeldist.records import ExampleRecord, softmax
+    from labeldist.numeric import softmax
+    from labeldist.records import ExampleRecord
     from labeldist.runs.runner import Classifier, RunConfig
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     backend = HFBackend(args.model, dtype=args.dtype, batch_size=20)
+    args.dtype = backend.info.dtype  # "auto" resolved
     load_s = time.perf_counter() - t0
     weights_gb = sum(p.numel() * p.element_size() for p in backend.model.parameters()) / 1024**3
     rss_after_load = peak_rss_gb()
@@ -126,8 +169,11 @@ def main(argv=None) -> int:
     config = RunConfig(model=args.model, dtype=args.dtype, methods=("generation", "unary", "binary"),
                        prompt=PromptConfig(shots=args.shots), batch_size=20)
     clf = Classifier(backend, ds.label_set, config, pool)
-    clf_gen = Classifier(backend, ds.label_set, RunConfig(model=args.model, dtype=args.dtype, methods=("generation",),
-                                                          prompt=PromptConfig(shots=args.shots), batch_size=20), pool)
+    gen_config = dict(model=args.model, methods=("generation",), prompt=PromptConfig(shots=args.shots), batch_size=20)
+    clf_gen = Classifier(backend, ds.label_set, RunConfig(**gen_config), pool)
+    clf_free = Classifier(backend, ds.label_set, RunConfig(**gen_config, decoding="free"), pool)
+    timer = TimedGrammar(clf_gen.grammar)
+    clf_gen.grammar = timer
     dtype = backend.model.dtype
     cfg = backend.model.config
     flops = matmul_flops(dtype, cfg.hidden_size, cfg.intermediate_size, args.threads)
@@ -142,22 +188,36 @@ def main(argv=None) -> int:
     # cost (first batch or item minus a steady one) is spread over RUN_ITEMS, the paper's test-set size.
     from labeldist.runs.runner import run_examples
 
-    backend._prefix_cache.clear()
-    backend.stats.update(forward_tokens=0, forward_calls=0)
     gen_items = items[: args.n_gen]
-    t = time.perf_counter()
-    first, _ = run_examples(clf_gen, gen_items[:20], progress=False)
-    first_s = time.perf_counter() - t
-    prefix_tokens = len(clf_gen.prompter.build(gen_items[0].text).segments[0])
-    t = time.perf_counter()
-    rest, _ = run_examples(clf_gen, gen_items[20:], progress=False)
-    steady = (time.perf_counter() - t) / len(rest)
-    gen_recs = first + rest
-    prefix_s = max(first_s - 20 * steady, 0.0)
-    ours_gen = steady + prefix_s / RUN_ITEMS
-    gen_tokens = (backend.stats["forward_tokens"] - prefix_tokens) / args.n_gen + prefix_tokens / RUN_ITEMS
-    rows["generation"] = {"ours_s": ours_gen, "tokens": gen_tokens, "rss": peak_rss_gb(), "prefix_s": prefix_s,
-                          "floor_s": floor_seconds(gen_tokens, np.mean([len(r.generation.ids) for r in gen_recs]))}
+    gen_recs = {}
+    for name, c in (("generation", clf_gen), ("generation (free)", clf_free)):
+        backend._prefix_cache.clear()
+        backend.stats.update(forward_tokens=0, forward_calls=0)
+        timer.seconds = 0.0
+        t = time.perf_counter()
+        first, _ = run_examples(c, gen_items[:20], progress=False)
+        first_s = time.perf_counter() - t
+        prefix_tokens = len(c.build_prompt(gen_items[0].text).segments[0])
+        calls_first = backend.stats["forward_calls"]
+        grammar_first = timer.seconds
+        t = time.perf_counter()
+        rest, _ = run_examples(c, gen_items[20:], progress=False)
+        rest_s = time.perf_counter() - t
+        steady = rest_s / len(rest)
+        gen_recs[name] = first + rest
+        prefix_s = max(first_s - 20 * steady, 0.0)
+        ours_gen = steady + prefix_s / RUN_ITEMS
+        gen_tokens = (backend.stats["forward_tokens"] - prefix_tokens) / args.n_gen + prefix_tokens / RUN_ITEMS
+        n_generated = float(np.mean([len(r.generation.ids) for r in gen_recs[name]]))
+        steps = backend.stats["forward_calls"] - calls_first  # decode-loop forwards of the steady part
+        rows[name] = {"ours_s": ours_gen, "tokens": gen_tokens, "rss": peak_rss_gb(), "prefix_s": prefix_s,
+                      "generated_tokens": n_generated, "forward_calls_per_item": steps / len(rest),
+                      "floor_s": floor_seconds(gen_tokens, n_generated)}
+        if c is clf_gen:
+            rows[name]["grammar_share_per_step"] = (timer.seconds - grammar_first) / rest_s
+            rows[name]["no_label_slot"] = sum(not r.steps for r in gen_recs[name])
+        else:
+            rows[name]["no_label_slot"] = sum(not r.steps for r in gen_recs[name])
 
     # -- labeldist: unary / binary ------------------------------------------------------------
     scorer = clf.breakdown
@@ -177,33 +237,39 @@ def main(argv=None) -> int:
         prefix_s = max(times[0] - steady, 0.0)
         sec = steady + prefix_s / RUN_ITEMS
         tok = float(np.mean(toks[1:])) + (toks[0] - float(np.mean(toks[1:]))) / RUN_ITEMS
-        endings = recs[0].cost[kind]["prompts"]
+        endings = recs[0].cost[kind].prompts
         rows[kind] = {"ours_s": sec, "tokens": tok, "rss": peak_rss_gb(), "floor_s": floor_seconds(tok, endings),
-                      "prefix_s": prefix_s, "recs": recs}
+                      "prefix_s": prefix_s, "recs": recs, "endings": endings, "ours_s_per_ending": sec / endings}
 
     # -- the reference's way ------------------------------------------------------------------
     backend.model.set_attn_implementation("eager")
     try:
         t = time.perf_counter()
         ref_tokens = 0
-        diff_labels = 0
+        diff_free = follows = 0
         max_dp = 0.0
-        by_id = {r.id: r for r in gen_recs}
+        by_id = {r.id: r for r in gen_recs["generation"]}
+        free_by_id = {r.id: r for r in gen_recs["generation (free)"]}
+        opening = clf_gen.grammar.opening_ids
         for ex in items[: args.n_ref_gen]:
-            ours = by_id[ex.id]
-            _, full = clf.prompter.text(ex.text)
-            gen, scores, ntok = reference_generate(backend, full, config.prompt.max_new_tokens, clf.prompter.stop)
+            ours, free = by_id[ex.id], free_by_id[ex.id]
+            _, full = clf_free.prompter.text(ex.text)
+            gen, scores, ntok = reference_generate(backend, full, config.prompt.max_new_tokens, clf_free.prompter.stop)
             ref_tokens += ntok
-            k = min(len(gen), len(ours.generation.ids))
-            same = gen[:k] == ours.generation.ids[:k]
-            diff_labels += int(not same)
-            if same and ours.steps:
-                st = ours.steps[0]
-                cols = clf.token_map.columns
-                ref_sc = np.array([scores[st.position][clf.token_map.flat_ids][c].max() for c in cols])
-                max_dp = max(max_dp, float(np.abs(softmax(ref_sc) - st.probs).max()))
-        rows["generation"].update(ref_s=(time.perf_counter() - t) / args.n_ref_gen, ref_tokens=ref_tokens / args.n_ref_gen)
-        agree["generation"] = {"items": args.n_ref_gen, "greedy_ids_differ": diff_labels, "max_abs_prob_diff": max_dp}
+            k = min(len(gen), len(free.generation.ids))
+            diff_free += int(gen[:k] != free.generation.ids[:k])
+            # where the reference's free answer follows the grammar, its label steps are ours, shifted by the opening
+            if gen[: len(opening)] == opening and gen[len(opening):len(opening) + len(ours.generation.ids)] == ours.generation.ids:
+                follows += 1
+                for st in ours.steps:
+                    cols = clf_gen.token_map.columns
+                    ref_sc = np.array([scores[st.position + len(opening)][clf_gen.token_map.flat_ids][c].max() for c in cols])
+                    max_dp = max(max_dp, float(np.abs(softmax(ref_sc) - st.probs).max()))
+        ref_s = (time.perf_counter() - t) / args.n_ref_gen
+        for name in ("generation", "generation (free)"):
+            rows[name].update(ref_s=ref_s, ref_tokens=ref_tokens / args.n_ref_gen)
+        agree["generation"] = {"items": args.n_ref_gen, "free_greedy_ids_differ": diff_free,
+                               "reference_follows_grammar": follows, "max_abs_prob_diff_constrained": max_dp}
 
         for kind, n in (("unary", args.n_ref_unary), ("binary", args.n_ref_binary)):
             t = time.perf_counter()
@@ -213,25 +279,35 @@ def main(argv=None) -> int:
                 prompt = build(ex.text, scorer.headers[kind], ds.label_set, token_form=scorer.form)
                 words = list(scorer.targets[kind])
                 for e, text in enumerate(prompt.texts()):
-                    gen, scores, ntok = reference_generate(backend, text, config.prompt.max_new_tokens, clf.prompter.stop)
+                    gen, scores, ntok = reference_generate(backend, text, config.prompt.max_new_tokens, clf_free.prompter.stop)
                     ref_tokens += ntok
                     ref = np.array([scores[0][scorer.targets[kind][w]].max() for w in words])
                     ours_sc = np.array([max(getattr(ours, kind).scores[w][e]) for w in words])
                     max_dp = max(max_dp, float(np.abs(softmax(ref) - softmax(ours_sc)).max()))
             rows[kind].update(ref_s=(time.perf_counter() - t) / n, ref_tokens=ref_tokens / n)
+            rows[kind]["ref_s_per_ending"] = rows[kind]["ref_s"] / rows[kind]["endings"]
             agree[kind] = {"items": n, "max_abs_prob_diff": max_dp}
     finally:
         backend.model.set_attn_implementation("sdpa")
 
     # -- report ---------------------------------------------------------------------------------
-    header = f"| method | ours s/item | reference s/item | speed-up | tokens/item (ours / reference) | peak RSS GB | share of {args.dtype} floor |"
+    header = (f"| method | ours s/item | reference s/item | speed-up | tokens/item (ours / reference) | peak RSS GB | "
+              f"share of {args.dtype} floor |")
     lines = [header, "|---|---|---|---|---|---|---|"]
-    for kind in ("generation", "unary", "binary"):
+    for kind in ("generation", "generation (free)", "unary", "binary"):
         r = rows[kind]
         lines.append(
             f"| {kind} | {r['ours_s']:.3f} | {r['ref_s']:.2f} | {r['ref_s'] / r['ours_s']:.0f}× | "
             f"{r['tokens']:.0f} / {r['ref_tokens']:.0f} | {r['rss']:.2f} | {100 * r['floor_s'] / r['ours_s']:.0f} % |"
         )
+    b = rows["binary"]
+    lines.append(f"| binary, per ending ({b['endings']} endings: pairs × both orders) | {b['ours_s_per_ending']:.4f} | "
+                 f"{b['ref_s_per_ending']:.3f} | {b['ref_s_per_ending'] / b['ours_s_per_ending']:.0f}× | | | |")
+    g, f = rows["generation"], rows["generation (free)"]
+    extra = (f"constrained generation: {g['generated_tokens']:.1f} generated tokens and {g['forward_calls_per_item']:.2f} "
+             f"decode forwards per item (forced tokens share a forward), grammar time {100 * g['grammar_share_per_step']:.2f} % "
+             f"of decoding; items without a label slot: constrained {g['no_label_slot']}, free {f['no_label_slot']} "
+             f"of {args.n_gen}")
     table = "\n".join(lines)
     meta = (f"per-item times are for a run of {RUN_ITEMS} items (shared prefixes prefilled once per run); "
             f"model {args.model} ({backend.info.extra['n_parameters'] / 1e6:.0f} M params, {weights_gb:.2f} GB weights in "
@@ -239,11 +315,12 @@ def main(argv=None) -> int:
             f"{args.threads} threads, {platform.processor() or platform.machine()}; matmul {flops / 1e9:.0f} GFLOP/s; "
             f"load {load_s:.1f} s; RSS after load {rss_after_load:.2f} GB; peak RSS limit (2× weights) {2 * weights_gb:.2f} GB")
     print(table)
+    print(extra)
     print(meta)
     print("agreement:", json.dumps(agree))
     out = {k: {kk: vv for kk, vv in v.items() if kk != "recs"} for k, v in rows.items()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"table": table, "meta": meta, "agreement": agree, "rows": out,
+    Path(args.out).write_text(json.dumps({"table": table, "extra": extra, "meta": meta, "agreement": agree, "rows": out,
                                           "argv": sys.argv[1:]}, indent=2))
     return 0
 

@@ -360,7 +360,7 @@ class HFBackend(Backend):
         rows = [_Row(constraint.initial() if constraint is not None else None) for _ in range(n)]
         active = list(range(n))  # original row of each live cache row
         while True:
-            chunks, keep = [], []
+            chunks, keep, live = [], [], []
             for r, row in enumerate(active):
                 R = rows[row]
                 tok = R.step(logits[r], cand, None if hidden is None else hidden[r], constraint)
@@ -374,6 +374,12 @@ class HFBackend(Backend):
                         chunk.append(forced)
                     if constraint.done(R.state):
                         R.reason = "grammar"
+                        # A label slot the grammar forced (the last label left) is still read by the
+                        # step-based methods: one more forward gives its distribution; else nothing is read.
+                        if any(R.slots[len(R.ids) - len(chunk) + 1 :]):
+                            keep.append(r)
+                            chunks.append(chunk)
+                            live.append(False)
                         continue
                 elif tok in eos:
                     R.reason = "eos"
@@ -385,6 +391,7 @@ class HFBackend(Backend):
                     continue
                 keep.append(r)
                 chunks.append(chunk)
+                live.append(True)
             if not keep:
                 break
             if len(keep) < len(active):
@@ -417,6 +424,15 @@ class HFBackend(Backend):
             logits = all_logits[:, -1]
             hidden = all_hidden[:, -1] if want_hidden else None
             next_pos = next_pos + chunk_mask.sum(-1)
+            if not all(live):  # rows that were only forwarded for a forced slot's distribution are done
+                alive = [j for j, a in enumerate(live) if a]
+                if not alive:
+                    break
+                sel = torch.tensor(alive, dtype=torch.long)
+                past.batch_select_indices(sel)
+                mask, next_pos, logits = mask[sel], next_pos[sel], logits[sel]
+                hidden = hidden[sel] if hidden is not None else None
+                active = [active[j] for j in alive]
         return [R.generation(len(cand), want_hidden, constraint is not None) for R in rows]
 
 

@@ -473,14 +473,14 @@ class HTTPBackend(Backend):
         while not constraint.done(state) and len(ids) < max_new_tokens:
             allowed = constraint.allowed(state)
             slots.append(bool(constraint.is_slot(state)))
-            if len(allowed) == 1:
+            if len(allowed) == 1 and not slots[-1]:
                 tok = allowed[0]
                 rows.append(nan_row)
                 bounds.append(np.zeros(len(cand), dtype=bool))
                 outside.append(float("nan"))
                 overridden.append(False)
                 forced.append(True)
-            else:
+            else:  # a decision, or a forced label slot (still read by the step-based methods)
                 context = prompt + tuple(ids)
                 step = self._complete(context, max_tokens=1).steps[0]
                 lp: dict[int, float] = {}
@@ -504,7 +504,7 @@ class HTTPBackend(Backend):
                 mass = float(np.exp(np.array(list(lp.values()))).sum())
                 outside.append(float("nan") if loose else max(0.0, 1.0 - mass))
                 overridden.append(step.token_id not in set(allowed))
-                forced.append(False)
+                forced.append(len(allowed) == 1)
             ids.append(int(tok))
             state = constraint.advance(state, tok)
         scores = np.stack(rows) if rows else np.zeros((0, len(cand)))

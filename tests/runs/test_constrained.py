@@ -58,8 +58,9 @@ def test_forced_tokens_cost_one_forward_per_decision(tiny_backend):
     decisions = max(int((~g.forced).sum()) for g in gens)
     n_tokens = max(len(g.ids) for g in gens)
     # one batched forward for the prompts' tails, then at most one per round of decisions (the last
-    # decision of a row needs none): forced tokens never cost a forward of their own
-    assert calls <= decisions
+    # decision of a row needs none, unless the grammar then forces a label slot, whose distribution is
+    # read): forced tokens never cost a forward of their own
+    assert calls <= decisions + 1
     assert any(g.forced.any() for g in gens) and n_tokens > decisions
     for g in gens:
         assert len(g.slots) == len(g.ids) == len(g.outside_mass) == len(g.forced)
@@ -113,3 +114,47 @@ def test_binary_both_orders_cancels_a_constant_position_bias(tiny_backend):
     (rec1,), _ = run_examples(one, ex, progress=False)
     p = rec1.methods["binary"]
     assert p[0] > p[1] > p[2]  # one order: the label shown first most often wins, by position alone
+
+
+class Scripted:
+    """A constraint that allows exactly one answer (every token forced), delegating slot marks to a grammar."""
+
+    def __init__(self, grammar, path):
+        self.g, self.path = grammar, list(path)
+
+    def initial(self):
+        return (0, self.g.initial())
+
+    def allowed(self, state):
+        i, _ = state
+        return (self.path[i],) if i < len(self.path) else ()
+
+    def advance(self, state, token):
+        i, st = state
+        return (i + 1, self.g.advance(st, token))
+
+    def done(self, state):
+        return state[0] >= len(self.path)
+
+    def is_slot(self, state):
+        return self.g.is_slot(state[1])
+
+
+def test_a_forced_label_slot_still_gets_the_models_distribution(tiny_backend):
+    from labeldist.records import PromptIds
+
+    ls = LabelSet(("joy", "anger"))
+    clf = Classifier(tiny_backend, ls, RunConfig(prompt=PromptConfig(shots=0)), [])
+    tok = tiny_backend.tokenizer
+    opening = clf.prompter.pieces.opening
+    path = tok.encode(opening + 'joy", "anger"]}')[len(tok.encode(opening)):]
+    prompt = clf.build_prompt("what a day")
+    (gen,) = tiny_backend.generate([prompt], candidate_ids=clf.token_map.flat_ids, max_new_tokens=30,
+                                   constraint=Scripted(clf.grammar, path))
+    assert gen.ids == path and gen.forced.all() and gen.stop_reason == "grammar"
+    slots = np.flatnonzero(gen.slots)
+    assert len(slots) == 2  # joy, then anger: both forced, both read
+    for t in slots:  # the unmasked distribution at the slot, as a plain forward over the same prefix gives it
+        ref, _ = tiny_backend.score_next([PromptIds(prompt.segments + (tuple(path[:t]) or (),))] if t else [prompt],
+                                         candidate_ids=clf.token_map.flat_ids)
+        np.testing.assert_allclose(gen.candidate_scores[t], ref[0], atol=1e-4)
