@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 from labeldist.api import OUTPUT_FORMATS
-from labeldist.cli.output import write_data
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
+from labeldist.cli.output import write_data
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -100,24 +100,39 @@ class _Pipe:
     """A CDP connection over the two pipes Chromium reads (fd 3) and writes (fd 4)."""
 
     def __init__(self, binary: str, user_data_dir: str, width: int, height: int):
-        to_child_r, self._to_child_w = os.pipe()
-        self._from_child_r, from_child_w = os.pipe()
+        # Our pipe ends live at fds >= 10 with close-on-exec set; in the child they are copied to 3 and 4
+        # (dup2 clears close-on-exec on the copies), so nothing else of ours leaks into Chromium.
+        r, w = os.pipe()
+        to_child_r, self._to_child_w = self._high(r), self._high(w)
+        r, w = os.pipe()
+        self._from_child_r, from_child_w = self._high(r), self._high(w)
 
-        def place_fds():  # in the child: our pipe ends become fds 3 and 4, whatever numbers they had
-            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
+        def place_fds():  # runs in the child between fork and exec
+            os.dup2(to_child_r, 3)
+            os.dup2(from_child_w, 4)
 
         args = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}",
                 "--remote-debugging-pipe", "about:blank"]
-        self.proc = subprocess.Popen(args, preexec_fn=place_fds, pass_fds=(3, 4), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_child_r)
-        os.close(from_child_w)
+        try:
+            self.proc = subprocess.Popen(args, preexec_fn=place_fds, close_fds=False, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            os.close(self._to_child_w)
+            os.close(self._from_child_r)
+            raise
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
         self._buf = b""
         self._id = 0
         self.events: list[dict] = []
+
+    @staticmethod
+    def _high(fd: int) -> int:
+        """``fd`` moved to a number >= 10, close-on-exec (the original is closed)."""
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(fd)
+        return new
 
     def _recv(self, deadline: float) -> dict:
         while b"\0" not in self._buf:

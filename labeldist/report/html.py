@@ -26,6 +26,7 @@ Content-Security-Policy allows no network access, only inline images and styles.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -155,7 +156,7 @@ def _provenance(statuses: Sequence[RunStatus]) -> str:
 # -- scores -----------------------------------------------------------------------------------------
 
 def _best_values(result, dataset: str, metric: str) -> float | None:
-    vals = [s.value for s in result.scores if s.dataset == dataset and s.metric == metric and s.value == s.value]
+    vals = [s.value for s in result.scores if s.dataset == dataset and s.metric == metric and not math.isnan(s.value)]
     if not vals:
         return None
     return max(vals) if METRICS[metric].greater_is_better else min(vals)
@@ -179,8 +180,8 @@ def scores_table(result, metrics: Sequence[str] = TABLE2_METRICS, *, datasets: S
             if s is None:
                 cells.append("<td class=\"num\">—</td>")
                 continue
-            text = "n/a" if s.value != s.value else f"{s.value:.{digits}f}"
-            ci = "" if s.low != s.low else f" <span class=\"ci\">[{s.low:.{digits}f}, {s.high:.{digits}f}]</span>"
+            text = "n/a" if math.isnan(s.value) else f"{s.value:.{digits}f}"
+            ci = "" if math.isnan(s.low) else f" <span class=\"ci\">[{s.low:.{digits}f}, {s.high:.{digits}f}]</span>"
             if best[ds, m] is not None and s.value == best[ds, m]:
                 cells.append(f"<td class=\"num best\"><strong>{text}</strong>{ci}</td>")
             else:
@@ -367,7 +368,7 @@ def natural_key(s: str) -> list:
 
 
 def _shade(p: float | None) -> str:
-    if p is None or p != p:
+    if p is None or math.isnan(p):
         return ""
     return f" style=\"background-color: rgba(9, 105, 218, {0.05 + 0.5 * min(1.0, max(0.0, p)):.2f})\""
 
@@ -419,11 +420,45 @@ def _examples(statuses: Sequence[RunStatus], n: int) -> str:
     return "\n".join(out)
 
 
+def _digest(statuses: Sequence[RunStatus]) -> str:
+    """One line per run: model, dtype, items, methods, when (the full provenance follows the scores)."""
+    items = []
+    for s in statuses:
+        m = s.run.manifest
+        items.append(f"<li><strong>{esc(s.run_dir.name)}</strong>: {esc(m.model.name)} ({esc(m.model.dtype or '—')}), "
+                     f"{len(s.run.records)} items of {esc(m.dataset or '—')}, methods "
+                     f"{esc(', '.join(m.methods) or '—')}; made {esc(m.environment.get('created', '—'))}</li>")
+    return f"<ul class=\"digest\">{''.join(items)}</ul>"
+
+
+def _overview(overview: Sequence[tuple[int, object]], n_sections: int) -> str:
+    """Several sections: one row per dataset with the best row of each Table-2 metric, linking to its section."""
+    rows = []
+    for k, result in overview:
+        for d in result.datasets:
+            cells = [f"<a href=\"#section-{k}\">{esc(d.name)}</a>", esc("multi" if d.multilabel else "single"),
+                     str(d.n_examples), esc(", ".join(d.models))]
+            for m in TABLE2_METRICS:
+                best = _best_values(result, d.name, m)
+                if best is None:
+                    cells.append("—")
+                    continue
+                names = [s.method for s in result.scores if s.dataset == d.name and s.metric == m and s.value == best]
+                cells.append(f"{esc(', '.join(names))} <span class=\"ci\">{best:.3f}</span>")
+            rows.append(cells)
+    head = ["dataset", "labels", "items", "models"] + [f"best {METRICS[m].header} {METRICS[m].arrow}"
+                                                       for m in TABLE2_METRICS]
+    intro = (f"<p class=\"meta\">The runs use {n_sections} label sets: each is its own section below, scored "
+             "separately. Best row per metric (baselines included), with its value.</p>")
+    return "<h2>Overview</h2>" + intro + table(head, rows, escape=False, cls="overview",
+                                       numeric=[False, False, True, False, False, False, False])
+
+
 # -- the page -----------------------------------------------------------------------------------------
 
 def _section(k: int, statuses: list[RunStatus], *, n_boot: int, seed: int, n_examples: int,
-             calibrate: str | None) -> tuple[str, int, list[str]]:
-    """One label-set section; returns (html, n images, warnings shown in it)."""
+             calibrate: str | None) -> tuple[str, int, list[str], list]:
+    """One label-set section; returns (html, n images, warnings shown in it, its evaluation results)."""
     from labeldist.report import evaluate_runs
 
     ls = statuses[0].run.label_set
@@ -437,7 +472,7 @@ def _section(k: int, statuses: list[RunStatus], *, n_boot: int, seed: int, n_exa
     notes = [n for s in statuses for n in s.notes]
     if notes:
         out.append(box("note", "Notes on the inputs", notes))
-    out.append(_provenance(statuses))
+    out.append(_digest(statuses))
     n_img = 0
     try:
         evaluations = [("Distribution alignment (Table 2)",
@@ -465,6 +500,7 @@ def _section(k: int, statuses: list[RunStatus], *, n_boot: int, seed: int, n_exa
         h, n = _scores_section(result, title)
         out.append(h)
         n_img += n
+    out.append(_provenance(statuses))
     out.append(_summary(statuses))
     h, n, problems = _extras(statuses)
     if problems:
@@ -472,9 +508,10 @@ def _section(k: int, statuses: list[RunStatus], *, n_boot: int, seed: int, n_exa
         warnings += problems
     out.append(h)
     n_img += n
-    out.append(_examples(statuses, n_examples))
+    if n_examples:
+        out.append(_examples(statuses, n_examples))
     out.append("</section>")
-    return "\n".join(out), n_img, warnings
+    return "\n".join(out), n_img, warnings, [r for _, r in evaluations]
 
 
 def build_report(run_dirs: Sequence[str | Path], *, n_boot: int = 1000, seed: int = 0, n_examples: int = N_EXAMPLES,
@@ -520,12 +557,13 @@ def build_report(run_dirs: Sequence[str | Path], *, n_boot: int = 1000, seed: in
                              "pass directories written by `labeldist run`")
     groups, label_msgs = group_by_label_set(statuses)
     top_warnings = [f"{s.run_dir} cannot be shown: {s.error}" for s in bad] + label_msgs
-    sections, n_img, all_warnings = [], 0, list(top_warnings)
+    sections, n_img, all_warnings, overview = [], 0, list(top_warnings), []
     for k, g in enumerate(groups, 1):
-        h, n, w = _section(k, g, n_boot=n_boot, seed=seed, n_examples=n_examples, calibrate=calibrate)
+        h, n, w, results = _section(k, g, n_boot=n_boot, seed=seed, n_examples=n_examples, calibrate=calibrate)
         sections.append(h)
         n_img += n
         all_warnings += w
+        overview += [(k, r) for r in results]
     names = list(dict.fromkeys(s.run.dataset_name for g in groups for s in g))
     title = title or f"labeldist report: {', '.join(names)}"
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -543,11 +581,7 @@ def build_report(run_dirs: Sequence[str | Path], *, n_boot: int = 1000, seed: in
     if top_warnings:
         head.append(box("warning", "Inputs", top_warnings))
     if len(groups) > 1:
-        head.append(box("note", "Sections", [f"the runs use {len(groups)} label sets; each is its own section, "
-                                             "scored separately"]))
-        links = "".join(f"<li><a href=\"#section-{k}\">{esc(', '.join(dict.fromkeys(s.run.dataset_name for s in g)))}"
-                        f"</a></li>" for k, g in enumerate(groups, 1))
-        head.append(f"<nav><ul>{links}</ul></nav>")
+        head.append(_overview(overview, len(groups)))
     page = "\n".join(head + sections + ["</body></html>", ""])
     return Report(page, len(groups), page.count("<img "), all_warnings, [f"{s.run_dir}: {s.error}" for s in bad])
 

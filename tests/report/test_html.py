@@ -34,7 +34,8 @@ def test_one_run_has_every_section_and_marks_the_evaluation_best(tmp_path):
     run = make_run(tmp_path / "a", texts=["<script>alert(1)</script> & more"])
     rep = build_report([run], n_boot=40, n_examples=3)
     page = Page(rep.html)
-    assert page.headings["h3"] == ["Provenance", "Distribution alignment (Table 2)", "Run summary", "Example items"]
+    assert page.headings["h3"] == ["Distribution alignment (Table 2)", "Provenance", "Run summary", "Example items"]
+    assert page.headings["h2"] == ["toy: [joy, anger, fear] (multi-label)"]  # one section: no overview
     assert page.scripts == 0 and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in rep.html
     assert "Content-Security-Policy" in rep.html and "default-src 'none'" in rep.html
     assert not [l for l in page.links if not l.startswith("#")]  # nothing outside the page
@@ -90,8 +91,8 @@ def test_comparison_of_two_models_is_one_section_with_both_runs(tmp_path):
 
 
 def test_analysis_and_calibration_outputs_are_embedded(tmp_path):
-    from labeldist.calibration.calibrators import CALIBRATORS
     from labeldist.calibration._common import FitInfo
+    from labeldist.calibration.calibrators import CALIBRATORS
     from labeldist.calibration.selection import CalibrationSelection
     from labeldist.calibration.storage import save_calibration
     from labeldist.methods import METHODS
@@ -124,8 +125,8 @@ def test_analysis_and_calibration_outputs_are_embedded(tmp_path):
 
 
 def test_calibration_of_another_label_set_is_flagged(tmp_path):
-    from labeldist.calibration.calibrators import CALIBRATORS
     from labeldist.calibration._common import FitInfo
+    from labeldist.calibration.calibrators import CALIBRATORS
     from labeldist.calibration.selection import CalibrationSelection
     from labeldist.calibration.storage import save_calibration
     from labeldist.methods import METHODS
@@ -178,7 +179,8 @@ def test_different_label_sets_of_one_dataset_are_separate_sections(tmp_path):
     b = make_run(tmp_path / "b", labels=("joy", "anger", "sadness"))
     rep = build_report([a, b], n_boot=20, n_examples=1)
     page = Page(rep.html)
-    assert page.headings["h2"] == ["toy: [joy, anger, fear] (multi-label)", "toy: [joy, anger, sadness] (multi-label)"]
+    assert page.headings["h2"] == ["Overview", "toy: [joy, anger, fear] (multi-label)",
+                                   "toy: [joy, anger, sadness] (multi-label)"]
     warning = page.box_text("warning")
     assert "runs of dataset 'toy' use 2 different label sets and are not compared" in warning
     assert "Each label set is shown as its own section" in warning
@@ -257,3 +259,16 @@ def test_manifest_of_the_report_input_is_not_modified(tmp_path):
     build_report([run], n_boot=20)
     assert ((run / "manifest.json").read_bytes(), (run / "records.jsonl").read_bytes()) == before
     assert Manifest.read(run).complete
+
+
+def test_overview_names_the_best_row_of_each_dataset(tmp_path):
+    a = make_run(tmp_path / "a")
+    c = make_run(tmp_path / "c", dataset="other", labels=("pos", "neg"), multilabel=False)
+    html = build_report([a, c], n_boot=20, n_examples=0).html
+    overview = html.split("<h2>Overview</h2>", 1)[1].split("</table>", 1)[0]
+    for run, name in ((a, "toy"), (c, "other")):
+        res = evaluate_runs([run], n_boot=20)
+        best = min(res.scores, key=lambda s: s.value if s.metric == "nll" else float("inf"))
+        row = overview.split(f">{name}</a>", 1)[1].split("</tr>", 1)[0]
+        assert f"{best.method} <span class=\"ci\">{best.value:.3f}</span>" in row
+    assert "href=\"#section-1\"" in overview and "href=\"#section-2\"" in overview

@@ -57,7 +57,7 @@ def test_report_renders_in_chromium_with_every_table_and_image(report):
     page = Page(rep.html)
     dom = check.dom
     assert dom["title"] == page_title(rep.html) and dom["scripts"] == 0
-    assert dom["h2"] == page.headings["h2"] and len(dom["h2"]) == 2
+    assert dom["h2"] == page.headings["h2"] and dom["h2"][0] == "Overview" and len(dom["h2"]) == 3
     # every image of the file is in the page, decoded at the PNG's own size
     assert len(dom["imgs"]) == len(page.imgs) == rep.n_images == 2 + 2 + 2 + 1
     for shown, img in zip(dom["imgs"], page.imgs):
