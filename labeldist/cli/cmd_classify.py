@@ -14,6 +14,9 @@ from labeldist.cli.options import add_model_options, add_prompt_options, backend
 from labeldist.cli.output import write_data
 
 
+DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="per-label probabilities for a few texts, as a table, JSON, JSON Lines or CSV")
     p.add_argument("texts", nargs="+", help="texts to classify")

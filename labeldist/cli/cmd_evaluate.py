@@ -8,6 +8,9 @@ from pathlib import Path
 from labeldist.methods import calibratable_methods
 
 
+DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "evaluate",

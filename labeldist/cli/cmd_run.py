@@ -11,6 +11,9 @@ from labeldist.cli.options import add_model_options, add_prompt_options, backend
 from labeldist.data.testsets import TEST_SET_KINDS
 
 
+DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="classify a dataset or file into a run directory (resumable)")
     src = p.add_mutually_exclusive_group(required=True)

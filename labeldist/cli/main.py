@@ -3,8 +3,8 @@
 Each verb lives in ``labeldist/cli/cmd_<verb>.py`` and exposes ``add_parser(subparsers)``
 and ``run(args) -> int``. No logic lives here: verbs call the same functions the Python
 API exposes. Every :class:`~labeldist.errors.LabeldistError` becomes one line on stderr
-and exit code 2. Verbs asked for machine-readable output (``--json``, ``--format json``)
-get stdout to themselves (:mod:`labeldist.cli.output`).
+and exit code 2. Verbs that set ``DATA_ON_STDOUT = True`` and are asked for machine-readable
+output (``--json``, ``--format json``) get stdout to themselves (:mod:`labeldist.cli.output`).
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # verb not built yet
             raise
         p = module.add_parser(sub)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _data_on_stdout=getattr(module, "DATA_ON_STDOUT", False))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    machine = wants_machine_output(args)
+    machine = args._data_on_stdout and wants_machine_output(args)
     args.stdout = sys.stdout  # the verb's data goes here; in machine formats nothing else does
     try:
         with contextlib.redirect_stdout(sys.stderr) if machine else contextlib.nullcontext():

@@ -1,8 +1,10 @@
 """Machine-readable output: when a verb is asked for JSON/CSV, stdout carries the data and nothing else.
 
-:func:`labeldist.cli.main.main` points ``sys.stdout`` at stderr while such a verb runs (so a
-progress line or a library's print cannot end up in the data) and hands the verb the real
-stdout as ``args.stdout``; the verb writes its data there with :func:`write_data`.
+A verb opts in with a module constant ``DATA_ON_STDOUT = True``. When such a verb is asked
+for machine output, :func:`labeldist.cli.main.main` points ``sys.stdout`` at stderr while
+it runs (so a progress line or a library's print cannot end up in the data) and hands the
+verb the real stdout as ``args.stdout``; the verb writes its data there with
+:func:`write_data` / :func:`print_json`.
 """
 
 from __future__ import annotations

@@ -81,11 +81,21 @@ class Report:
     unreadable: list[str] = field(default_factory=list)
 
     def write(self, path: str | Path) -> Path:
-        path = Path(path)
-        if path.parent and not path.parent.exists():
+        path = _check_out(path)
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.html, encoding="utf-8")
+            path.write_text(self.html, encoding="utf-8")
+        except OSError as e:
+            raise LabeldistError(f"cannot write the report to {path} ({e.strerror or e})",
+                                 "pass a writable --out file") from None
         return path
+
+
+def _check_out(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise LabeldistError(f"--out {path} is a directory", "pass a file name, e.g. report.html")
+    return path
 
 
 # -- provenance -------------------------------------------------------------------------------------
@@ -587,7 +597,8 @@ def build_report(run_dirs: Sequence[str | Path], *, n_boot: int = 1000, seed: in
 
 
 def write_report(run_dirs: Sequence[str | Path], out: str | Path, **options) -> Report:
-    """:func:`build_report` and write the page to ``out``."""
+    """:func:`build_report` and write the page to ``out`` (checked before the work starts)."""
+    _check_out(out)
     report = build_report(run_dirs, **options)
     report.write(out)
     return report

@@ -272,3 +272,10 @@ def test_overview_names_the_best_row_of_each_dataset(tmp_path):
         row = overview.split(f">{name}</a>", 1)[1].split("</tr>", 1)[0]
         assert f"{best.method} <span class=\"ci\">{best.value:.3f}</span>" in row
     assert "href=\"#section-1\"" in overview and "href=\"#section-2\"" in overview
+
+
+def test_out_that_is_a_directory_is_a_one_line_error(tmp_path, capsys):
+    run = make_run(tmp_path / "a")
+    assert main(["report", str(run), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"labeldist: error: --out {tmp_path} is a directory; pass a file name, e.g. report.html"
