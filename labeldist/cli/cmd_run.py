@@ -11,6 +11,8 @@ from labeldist.cli.data_options import add_layout_options, layout_from_args
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 from labeldist.data.testsets import TEST_SET_KINDS
 
+DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="classify a dataset or file into a run directory (resumable)")
@@ -30,6 +32,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_layout_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON summary object on stdout and nothing else")
     add_model_options(p)
     add_prompt_options(p)
     return p
@@ -114,6 +117,11 @@ def run(args) -> int:
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
     res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, data_source=source,
                   backend=backend, progress=not args.quiet)
+    if args.json:
+        from labeldist.cli.output import print_json
+
+        print_json(args, api.run_summary_dict(res))
+        return 0
     s = res.summary
     rate = s.n_new / s.seconds if s.seconds else float("nan")
     print(f"run: {res.run_dir}  ({s.n_examples} examples: {s.n_new} new, {s.n_resumed} already done; "
