@@ -7,8 +7,9 @@ choices and help, ``evaluate``, calibration and the report all read this table; 
 module names a method.
 
 ``--methods`` selects *groups*: a group is the unit of work a run does once per example
-(``generation``: one greedy answer, read by four methods; ``unary`` / ``binary``: one
-batched forward over the breakdown prompts). :data:`GROUPS` maps each group to its
+(``generation``: one greedy answer, read by seven methods; ``unary`` / ``binary``: one
+batched forward over the breakdown prompts; ``marginal``: a best-first search over the
+answer's decoding paths). :data:`GROUPS` maps each group to its
 methods in registry order.
 
 Adding a method: write its estimator (a pure function) in ``labeldist/estimators/``, then
@@ -24,6 +25,7 @@ import numpy as np
 
 from labeldist.errors import LabeldistError
 from labeldist.estimators.breakdown import binary_probs_from_pairs, unary_breakdown_probs
+from labeldist.estimators.token_level import conditional_probs, joint_probs
 from labeldist.estimators.zero_shot import (
     compare_to_none,
     first_step,
@@ -35,8 +37,10 @@ from labeldist.records import ExampleRecord, LabelSet, MethodDiagnostics
 
 Family = Literal["generation", "breakdown", "supervised", "marginal"]
 #: What a method reads from a record: the label steps of the greedy answer, its parsed
-#: labels, the unary / binary breakdown scores, hidden states, or a fitted artefact.
-Reads = Literal["steps", "answer", "unary_scores", "binary_scores", "hidden_states", "artefact"]
+#: labels, its per-token log-probabilities, the unary / binary breakdown scores, the
+#: marginal search, hidden states, or a fitted artefact.
+Reads = Literal["steps", "answer", "token_logprobs", "unary_scores", "binary_scores", "marginal_scores",
+                "hidden_states", "artefact"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class EstimateOptions:
     """Run options that change how a method turns stored scores into probabilities."""
 
     binary_hard: bool = False  # Bradley–Terry on hard outcomes 1[p > 0.5] (paper §C)
+    joint: str = "path"  # joint: path probability, or the reference's "label_tokens" product
+    normalize: bool = True  # token-level methods on constrained answers: the constrained sampler's probabilities
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,34 @@ def _answer(rec: ExampleRecord, label_set: LabelSet, _: EstimateOptions) -> np.n
     return None if rec.generation is None else hard_predictions(rec.generation.parsed, label_set)
 
 
+def _token_inputs(rec: ExampleRecord, options: EstimateOptions):
+    """(per-token log-probs, label spans) of the greedy answer: on constrained answers those of the
+    constrained sampler (renormalised over the grammar, as the marginal search), unless ``normalize`` is off."""
+    g = rec.generation
+    lp = g.grammar_logprobs if g is not None and options.normalize and g.grammar_logprobs is not None \
+        else (g.token_logprobs if g is not None else None)
+    if lp is None or g.label_spans is None:
+        return None
+    return lp, g.label_spans
+
+
+def _conditional(rec: ExampleRecord, label_set: LabelSet, options: EstimateOptions) -> np.ndarray | None:
+    inputs = _token_inputs(rec, options)
+    return None if inputs is None else conditional_probs(*inputs, label_set)
+
+
+def _joint(rec: ExampleRecord, label_set: LabelSet, options: EstimateOptions) -> np.ndarray | None:
+    inputs = _token_inputs(rec, options)
+    return None if inputs is None else joint_probs(*inputs, label_set, variant=options.joint)
+
+
+def _marginal(rec: ExampleRecord, label_set: LabelSet, _: EstimateOptions) -> np.ndarray | None:
+    return None if rec.marginal is None else np.asarray(rec.marginal.estimate, dtype=np.float64)
+
+
+#: The group of the marginal search (its own pipeline stage; its cost is recorded under this name).
+MARGINAL_GROUP = "marginal"
+
 _SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("first_step", "generation", "generation", ("steps",), True,
                lambda r, ls, o: first_step(r.steps, ls),
@@ -127,10 +161,17 @@ _SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("max_over_generations", "generation", "generation", ("steps",), False,
                lambda r, ls, o: max_over_generations(r.steps, ls),
                "max over label steps of the step's softmax"),
+    MethodSpec("conditional", "generation", "marginal", ("answer", "token_logprobs"), True, _conditional,
+               "greedy answer: product of the label's token probabilities where it is written, 0 elsewhere"),
+    MethodSpec("joint", "generation", "marginal", ("answer", "token_logprobs"), True, _joint,
+               "greedy answer: probability of the path up to the label's last token (--joint label_tokens: "
+               "the reference's label-tokens product)"),
     MethodSpec("unary", "unary", "breakdown", ("unary_scores",), True, _unary,
                "P(reasonable | text, label), one ending per candidate"),
     MethodSpec("binary", "binary", "breakdown", ("binary_scores",), True, _binary,
                "Bradley–Terry over pairwise 'a or b' prompts: σ(s_l − s_none) / softmax(s)"),
+    MethodSpec("marginal", MARGINAL_GROUP, "marginal", ("marginal_scores",), True, _marginal,
+               "P(label in the answer): best-first search over decoding paths, with lower/upper bounds"),
 )
 
 #: The group every run selects by default: one greedy answer, read by the generation methods.

@@ -13,7 +13,8 @@ run of segments and reuse it for later prompts that start with the same segments
 few-shot prefix is one segment; a breakdown item's question another).
 
 The interface is deliberately narrow: ``tokenizer``, ``info``, ``stats``, ``eos_ids``,
-``context_length``, ``check_length``, ``generate``, ``score_next`` and ``close``.
+``context_length``, ``check_length``, ``generate``, ``score_next``, ``expand`` (search
+nodes for the marginal method; optional) and ``close``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ class Generation:
         constrained answer is complete).
     hidden : np.ndarray or None, shape (n_steps, hidden_size)
         Last-layer hidden state of the input position at each step, only when requested.
+    token_logprobs : np.ndarray, shape (n_steps,)
+        Full-vocabulary log-softmax of ``ids[t]`` at step ``t`` (the conditional / joint
+        methods read it); NaN where no forward ran for that token (the forced tokens that
+        close a constrained answer) or a served model could not score it.
+
+    Constrained generation only: ``allowed_logmass`` (n_steps,) = log of the model's mass on
+    the tokens the constraint allowed at each step (NaN where unknown); ``token_logprobs −
+    allowed_logmass`` is the token's log-probability under the constrained sampler.
 
     Constrained generation only (``constraint=`` given; empty arrays otherwise), all of
     shape (n_steps,):
@@ -73,6 +82,8 @@ class Generation:
     outside_mass: np.ndarray = field(default_factory=lambda: np.zeros(0))
     overridden: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     forced: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    token_logprobs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    allowed_logmass: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class Constraint(Protocol):
@@ -155,6 +166,20 @@ class Backend(ABC):
 
         Returns ``(scores, bounded)``, both of shape ``(n_prompts, n_candidate_ids)``.
         """
+
+    def expand(self, prompt: PromptIds, paths: Sequence[tuple[int, ...]], *,
+               allowed: Sequence[Sequence[int] | None] | None = None) -> np.ndarray:
+        """Next-token log-probabilities after ``prompt + path`` for every path (marginal search).
+
+        Returns an array of shape ``(n_paths, vocab_size)``: the full-vocabulary log-softmax
+        after each path. NaN marks a token whose log-probability is unknown (a served
+        model's top-k did not list it); ``allowed[i]`` names the tokens that must be scored
+        for path ``i`` (exactly where the backend can, else left NaN and counted bounded).
+        Backends keep per-node key/value caches, so a path that extends an expanded one
+        costs only its new tokens, never a re-prefill of the prompt.
+        """
+        raise LabeldistError(f"the {type(self).__name__} backend cannot expand search nodes",
+                             "use --backend hf or --backend http for --methods marginal")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (servers, caches)."""

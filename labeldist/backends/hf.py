@@ -328,6 +328,22 @@ class HFBackend(Backend):
         rows = {int(k): r for r, k in enumerate(keep.tolist())}
         return out.logits[0, [rows[i] for i in last]].float()
 
+    def expand(self, prompt: PromptIds, paths: Sequence[tuple[int, ...]], *, allowed=None) -> np.ndarray:
+        """Full-vocabulary log-probs after ``prompt + path`` per path, shape (n_paths, vocab), float32.
+
+        One search tree per prompt (:class:`labeldist.backends.hf_tree.NodeTree`): the prompt is
+        prefilled once (its leading segments from the prefix cache), every node's tokens are
+        appended to one cache under a tree mask, so a node costs only its new tokens.
+        ``allowed`` is not needed: every token is scored.
+        """
+        from labeldist.backends.hf_tree import NodeTree
+
+        tree = getattr(self, "_node_tree", None)
+        if tree is None or tree.key != prompt.segments:
+            self.check_length([prompt], max((len(p) for p in paths), default=0) + 1)
+            tree = self._node_tree = NodeTree(self, prompt)
+        return tree.expand(paths, self.max_packed_tokens)
+
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
                  stop: Sequence[str] = (), want_hidden: bool = False, constraint=None) -> list[Generation]:
         self.check_length(prompts, max_new_tokens)
@@ -375,8 +391,9 @@ class HFBackend(Backend):
                     if constraint.done(R.state):
                         R.reason = "grammar"
                         # A label slot the grammar forced (the last label left) is still read by the
-                        # step-based methods: one more forward gives its distribution; else nothing is read.
-                        if any(R.slots[len(R.ids) - len(chunk) + 1 :]):
+                        # step-based methods, a forced label token by the token-level ones: one more
+                        # forward gives their distributions; else nothing is read.
+                        if any(R.slots[len(R.ids) - len(chunk) + 1 :]) or any(R.in_label[len(R.ids) - len(chunk) + 1 :]):
                             keep.append(r)
                             chunks.append(chunk)
                             live.append(False)
@@ -448,21 +465,27 @@ class _Row:
         self.outside: list[float] = []
         self.overridden: list[bool] = []
         self.forced: list[bool] = []
+        self.logprobs: list[float] = []
+        self.allowed_logmass: list[float] = []
+        self.in_label: list[bool] = []  # per token: a forced token inside a label unit (constraint.in_label)
         self.reason = "length"
 
     def step(self, logits: torch.Tensor, cand: torch.Tensor, hidden, constraint) -> int:
         """Choose the greedy token (among the allowed ones when constrained) and record the step."""
         tok = int(logits.argmax())  # greedy; ties -> lowest id, identical across code paths
+        log_z = torch.logsumexp(logits, dim=-1)
         if constraint is not None:
             allowed = torch.tensor(constraint.allowed(self.state), dtype=torch.long)
             sub = logits[allowed]
             tok = int(allowed[int(sub.argmax())])  # ties -> lowest allowed id
-            log_z = torch.logsumexp(logits, dim=-1)
             self.outside.append(float(1.0 - torch.exp(torch.logsumexp(sub, dim=-1) - log_z)))
+            self.allowed_logmass.append(float(torch.logsumexp(sub, dim=-1) - log_z))
             self.overridden.append(int(logits.argmax()) not in set(allowed.tolist()))
             self.slots.append(bool(constraint.is_slot(self.state)))
             self.forced.append(len(allowed) == 1)
         self.ids.append(tok)
+        self.in_label.append(False)  # decided: its distribution is already known
+        self.logprobs.append(float(logits[tok] - log_z))
         self.scores.append(logits[cand].double().numpy())
         self.hiddens.append(None if hidden is None else hidden.numpy())
         return tok
@@ -470,7 +493,11 @@ class _Row:
     def record_forced(self, tok: int, constraint) -> None:
         """A forced token; its distribution is filled in after the next forward (if there is one)."""
         self.slots.append(bool(constraint.is_slot(self.state)))
+        in_label = getattr(constraint, "in_label", None)
+        self.in_label.append(bool(in_label(self.state)) if in_label is not None else False)
         self.ids.append(tok)
+        self.logprobs.append(float("nan"))
+        self.allowed_logmass.append(float("nan"))
         self.scores.append(None)
         self.hiddens.append(None)
         self.outside.append(float("nan"))
@@ -481,6 +508,7 @@ class _Row:
         self.scores[t] = logits[cand].double().numpy()
         self.hiddens[t] = None if hidden is None else hidden.numpy()
         log_z = torch.logsumexp(logits, dim=-1)
+        self.logprobs[t] = self.allowed_logmass[t] = float(logits[tok] - log_z)
         self.outside[t] = float(1.0 - torch.exp(logits[tok] - log_z))
         self.overridden[t] = int(logits.argmax()) != tok
 
@@ -494,10 +522,11 @@ class _Row:
             size = next((h.shape[0] for h in self.hiddens if h is not None), 0)
             hid = np.stack([h if h is not None else np.full(size, np.nan) for h in self.hiddens])
         g = Generation(ids=self.ids, candidate_scores=sc, bounded=np.zeros_like(sc, dtype=bool),
-                       stop_reason=self.reason, hidden=hid)
+                       stop_reason=self.reason, hidden=hid, token_logprobs=np.array(self.logprobs, dtype=np.float64))
         if constrained:
             g.slots = np.array(self.slots, dtype=bool)
             g.outside_mass = np.array(self.outside, dtype=np.float64)
             g.overridden = np.array(self.overridden, dtype=bool)
             g.forced = np.array(self.forced, dtype=bool)
+            g.allowed_logmass = np.array(self.allowed_logmass, dtype=np.float64)
         return g

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import socket
 import threading
@@ -445,7 +446,8 @@ class HTTPBackend(Backend):
             ids, reason = self._cut(comp, stop, max_new_tokens)
             steps = comp.steps[: len(ids)]
             scores, bounded = fill_scores(steps, cand)
-            gens.append(Generation(ids=ids, candidate_scores=scores, bounded=bounded, stop_reason=reason))
+            gens.append(Generation(ids=ids, candidate_scores=scores, bounded=bounded, stop_reason=reason,
+                                   token_logprobs=np.array([st.logprob for st in steps], dtype=np.float64)))
             if self.exact_mode == "bound":
                 continue
             for t, tok in enumerate(ids):
@@ -468,13 +470,18 @@ class HTTPBackend(Backend):
         """
         ids: list[int] = []
         rows, bounds, slots, outside, overridden, forced = [], [], [], [], [], []
+        logprobs, in_label, allowed_lm = [], [], []  # per token: log p (NaN: not asked), in a label, log allowed mass
+        label_of = getattr(constraint, "in_label", None)
         state = constraint.initial()
         nan_row = np.full(len(cand), np.nan)
         while not constraint.done(state) and len(ids) < max_new_tokens:
             allowed = constraint.allowed(state)
             slots.append(bool(constraint.is_slot(state)))
+            in_label.append(bool(label_of(state)) if label_of is not None else False)
             if len(allowed) == 1 and not slots[-1]:
                 tok = allowed[0]
+                logprobs.append(float("nan"))
+                allowed_lm.append(float("nan"))
                 rows.append(nan_row)
                 bounds.append(np.zeros(len(cand), dtype=bool))
                 outside.append(float("nan"))
@@ -494,6 +501,7 @@ class HTTPBackend(Backend):
                     else:
                         lp[t], loose = step.kth, True
                 tok = max(allowed, key=lambda t: (lp[t], -t))  # ties -> lowest id
+                logprobs.append(float("nan") if tok not in step.top and self.exact_mode == "bound" else float(lp[tok]))
                 sc, bd = fill_scores([step], cand)
                 if slots[-1] and self.exact_mode != "bound":  # the estimators read slots: exact scores there
                     for c in np.nonzero(bd[0])[0]:
@@ -502,17 +510,64 @@ class HTTPBackend(Backend):
                 rows.append(sc[0])
                 bounds.append(bd[0])
                 mass = float(np.exp(np.array(list(lp.values()))).sum())
+                allowed_lm.append(float("nan") if loose else math.log(mass))
                 outside.append(float("nan") if loose else max(0.0, 1.0 - mass))
                 overridden.append(step.token_id not in set(allowed))
                 forced.append(len(allowed) == 1)
             ids.append(int(tok))
             state = constraint.advance(state, tok)
+        # The token-level methods read every token up to the last label's end: a forced token there
+        # (inside a label, or a separator before another label) gets its log-probability now.
+        end = max((t + 1 for t, inside in enumerate(in_label) if inside), default=0)
+        for t in range(end):
+            if math.isnan(logprobs[t]):
+                logprobs[t] = self._token_logprob(prompt + tuple(ids[:t]), ids[t])
         scores = np.stack(rows) if rows else np.zeros((0, len(cand)))
-        return Generation(ids=ids, candidate_scores=scores,
+        return Generation(ids=ids, candidate_scores=scores, token_logprobs=np.array(logprobs, dtype=np.float64),
+                          allowed_logmass=np.array(allowed_lm, dtype=np.float64),
                           bounded=np.stack(bounds) if bounds else np.zeros((0, len(cand)), dtype=bool),
                           stop_reason="grammar" if constraint.done(state) else "length",
                           slots=np.array(slots, dtype=bool), outside_mass=np.array(outside, dtype=np.float64),
                           overridden=np.array(overridden, dtype=bool), forced=np.array(forced, dtype=bool))
+
+    def _token_logprob(self, context: tuple[int, ...], tok: int) -> float:
+        """log p(tok | context) from a one-token request: the top-k, else an exact score (NaN in bound mode)."""
+        step = self._complete(context, max_tokens=1).steps[0]
+        if tok in step.top:
+            return float(step.top[tok])
+        if self.exact_mode == "bound":
+            return float("nan")
+        self.client.count("exact_requests")
+        return float(self._exact_one(context, tok, self.exact_mode))
+
+    def expand(self, prompt: PromptIds, paths: Sequence[tuple[int, ...]], *, allowed=None) -> np.ndarray:
+        """Log-probs after ``prompt + path`` per path, shape (n_paths, vocab); NaN = not reported.
+
+        One one-token request per path (the server's prefix cache holds the prompt, so a node
+        costs about one token of compute there), reading the top-k log-probabilities; tokens of
+        ``allowed[i]`` missing from the top-k are scored exactly (``missing`` mode) or left NaN
+        (bound mode, counted in ``stats["bounded_expansions"]``).
+        """
+        self.check_length([prompt], max((len(p) for p in paths), default=0) + 1)
+        allowed = list(allowed) if allowed is not None else [None] * len(paths)
+        vocab = max(len(self.tokenizer), self.index.vocab_size)
+        comps = self._map(lambda ids: self._complete(ids, max_tokens=1), [(prompt.ids + tuple(p),) for p in paths])
+        out = np.full((len(paths), vocab), np.nan, dtype=np.float64)
+        jobs, where = [], []
+        for i, (p, comp) in enumerate(zip(paths, comps)):
+            step = comp.steps[0]
+            for t, v in step.top.items():
+                out[i, t] = v
+            for t in allowed[i] or ():
+                if t not in step.top:
+                    if self.exact_mode == "bound":
+                        self.client.count("bounded_expansions")
+                    else:
+                        jobs.append((prompt.ids + tuple(p), int(t)))
+                        where.append((i, int(t)))
+        for (i, t), v in zip(where, self._fill_exact(jobs)):
+            out[i, t] = v
+        return out
 
     def _cut(self, comp: Completion, stop: Sequence[str], max_new_tokens: int) -> tuple[list[int], str]:
         """Generated ids up to and including the step that ended the generation, and why it ended."""

@@ -253,6 +253,32 @@ class AnswerGrammar:
                     return self.advance(("unit", slot, used | {n.label}, 0, u, 0), token)
         raise ValueError(f"token {token} is not allowed here")
 
+    # -- what the token-level methods read (labeldist.marginal) ------------------------------
+    def in_label(self, state: State) -> bool:
+        """True inside a label unit: the next token belongs to a label."""
+        return state[0] == "label"
+
+    def labels_in(self, state: State) -> frozenset[int]:
+        """Candidates (indices into ``candidates``) written on the path to ``state`` and closed by the
+        separator or the closing: a label counts once its unit ends at a label boundary."""
+        return state[2]
+
+    def reachable(self, state: State) -> frozenset[int]:
+        """Candidates some completion of ``state`` contains (those already written included)."""
+        phase, slot, used, node, unit, _ = state
+        if phase == "done" or (phase == "unit" and unit == "close"):
+            return used
+        real = frozenset(range(len(self.label_set.labels)))
+        if phase == "unit":  # a separator: one more slot follows
+            return used | (real - used)
+        cur = self.tries[min(slot, 1)][node].below - used
+        if slot > 0:
+            cur = cur - {self.none_index}
+        out = used | cur
+        if (cur - {self.none_index}) and len(used) + 1 < self.max_labels:
+            out |= real - used
+        return out
+
     def labels_of(self, state_path: Sequence[State]) -> list[str]:
         """The candidates chosen along a path of states (in answer order)."""
         out: list[str] = []

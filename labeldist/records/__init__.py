@@ -19,6 +19,7 @@ prompts), :mod:`~labeldist.records.steps` (per-step label scores),
 from labeldist.records.examples import Dataset, Example, HumanDistribution, HumanKind
 from labeldist.records.labels import NONE_LABEL, LabelSet, normalize_label
 from labeldist.records.manifest import LAYOUT_VERSION, Manifest, ModelInfo, ResolvedPrompt, RunSummary
+from labeldist.records.marginal import LabelSpan, MarginalScores
 from labeldist.records.prompt import PromptIds
 from labeldist.records.run import (
     BinaryScores,
@@ -33,6 +34,6 @@ from labeldist.records.steps import StepScores
 
 __all__ = [
     "LAYOUT_VERSION", "NONE_LABEL", "BinaryScores", "Dataset", "Example", "ExampleRecord", "GenerationDiagnostics",
-    "GenerationRecord", "HumanDistribution", "HumanKind", "LabelSet", "Manifest", "MethodDiagnostics", "ModelInfo",
+    "GenerationRecord", "HumanDistribution", "HumanKind", "LabelSet", "LabelSpan", "Manifest", "MarginalScores", "MethodDiagnostics", "ModelInfo",
     "PromptIds", "ResolvedPrompt", "RunSummary", "StageCost", "StepScores", "UnaryScores", "normalize_label",
 ]

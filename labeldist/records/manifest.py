@@ -52,6 +52,7 @@ class RunSummary:
     binary_position_disagreement: float | None = None  # mean share of pairs whose two orders disagree
     mean_outside_mass: float | None = None  # constrained: mean model mass outside the grammar at label slots
     grammar_override_share: float | None = None  # constrained: share of label slots where the grammar overrode
+    marginal_bound_gap: float | None = None  # marginal: mean over examples and labels of upper − lower bound
 
     def to_dict(self) -> dict:
         return asdict(self)

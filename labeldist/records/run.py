@@ -10,6 +10,9 @@ JSON layout of one line (layout version 2)::
      "human": {"probs": [L floats], "n_annotators": int|null, "kind": str} | null,
      "generation": {"text": str, "ids": [int], "parsed": [label], "unknown": [str],
                     "stop_reason": str, "prefilled": str,   # the answer's opening, in the prompt
+                    "token_logprobs": [float|null] | null,  # full-vocabulary log p of each generated id
+                    "grammar_logprobs": [float|null] | null,  # constrained: log p renormalised over the grammar
+                    "label_spans": [{"label": str, "start": int, "end": int}] | null,
                     "diagnostics": {"well_formed": bool, "scored_values": int,
                                     "bounded_scores": int, "constrained": bool}} | null,
      "steps": [{"position": int, "token_id": int, "label": str,
@@ -21,6 +24,7 @@ JSON layout of one line (layout version 2)::
      "binary": {"pairs": [[int, int]], "scores": {word: [[float]]}, "pair_probs": [float],
                 "position_disagreement": float|null,
                 "scored_values": int, "bounded_scores": int} | null,
+     "marginal": {"lower": [L], "upper": [L], "estimate": [L], ...} | null,   # labeldist.records.marginal
      "methods": {method: [L floats]},              # per-label probabilities, labels order
      "method_diagnostics": {method: {"fallback": bool}},
      "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
@@ -36,6 +40,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from labeldist.records.examples import Example, HumanDistribution
+from labeldist.records.marginal import LabelSpan, MarginalScores
 from labeldist.records.steps import StepScores
 
 
@@ -59,6 +64,14 @@ class GenerationRecord:
 
     ``prefilled`` is the answer's opening that was part of the prompt (constrained
     decoding: e.g. ``\n{"label": ["``); the whole answer is ``prefilled + text``.
+
+    ``token_logprobs[t]`` is the full-vocabulary log-softmax of ``ids[t]`` at its step
+    (None where the backend ran no forward for it: the forced tokens that close a
+    constrained answer); ``label_spans`` are the labels written in the answer with their
+    token positions in ``ids`` (:class:`~labeldist.records.marginal.LabelSpan`).
+    ``grammar_logprobs`` (constrained answers) are the same tokens' log-probabilities under the
+    constrained sampler: renormalised over the tokens the grammar allowed, 0 for forced tokens.
+    They are None in records written before they existed; the token-level methods then fall back.
     """
 
     text: str
@@ -68,6 +81,9 @@ class GenerationRecord:
     stop_reason: str
     diagnostics: GenerationDiagnostics = field(default_factory=GenerationDiagnostics)
     prefilled: str = ""
+    token_logprobs: list[float | None] | None = None
+    label_spans: list[LabelSpan] | None = None
+    grammar_logprobs: list[float | None] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,8 +91,12 @@ class GenerationRecord:
     @classmethod
     def from_dict(cls, d: dict) -> "GenerationRecord":
         diag = d.get("diagnostics") or {}
+        spans = d.get("label_spans")
         return cls(d["text"], list(d["ids"]), list(d["parsed"]), list(d["unknown"]), d["stop_reason"],
-                   GenerationDiagnostics(**diag), d.get("prefilled", ""))
+                   GenerationDiagnostics(**diag), d.get("prefilled", ""),
+                   None if d.get("token_logprobs") is None else list(d["token_logprobs"]),
+                   None if spans is None else [LabelSpan(**x) for x in spans],
+                   None if d.get("grammar_logprobs") is None else list(d["grammar_logprobs"]))
 
 
 @dataclass
@@ -164,6 +184,7 @@ class ExampleRecord:
     steps: list[StepScores] = field(default_factory=list)
     unary: UnaryScores | None = None
     binary: BinaryScores | None = None
+    marginal: MarginalScores | None = None
     methods: dict[str, list[float]] = field(default_factory=dict)
     method_diagnostics: dict[str, MethodDiagnostics] = field(default_factory=dict)
     cost: dict[str, StageCost] = field(default_factory=dict)
@@ -189,6 +210,7 @@ class ExampleRecord:
             "steps": [s.to_dict() for s in self.steps],
             "unary": None if self.unary is None else self.unary.to_dict(),
             "binary": None if self.binary is None else self.binary.to_dict(),
+            "marginal": None if self.marginal is None else self.marginal.to_dict(),
             "methods": {k: [float(x) for x in v] for k, v in self.methods.items()},
             "method_diagnostics": {k: asdict(v) for k, v in self.method_diagnostics.items()},
             "cost": {k: asdict(v) for k, v in self.cost.items()},
@@ -215,6 +237,8 @@ class ExampleRecord:
             rec.unary = UnaryScores.from_dict(d["unary"])
         if d.get("binary") is not None:
             rec.binary = BinaryScores.from_dict(d["binary"])
+        if d.get("marginal") is not None:
+            rec.marginal = MarginalScores.from_dict(d["marginal"])
         rec.method_diagnostics = {k: MethodDiagnostics(**v) for k, v in d.get("method_diagnostics", {}).items()}
         rec.cost = {k: StageCost(**v) for k, v in d.get("cost", {}).items()}
         return rec

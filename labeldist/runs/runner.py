@@ -30,7 +30,10 @@ from labeldist.labels.positions import (
     steps_at,
     token_offsets,
 )
+from labeldist.labels.spans import grammar_label_spans
 from labeldist.labels.tokens import LabelTokenMap, build_label_token_map
+from labeldist.estimators.marginal import MarginalSettings
+from labeldist.estimators.token_level import JOINT_VARIANTS
 from labeldist.methods import (
     DEFAULT_GROUPS,
     GENERATION_GROUP,
@@ -67,6 +70,8 @@ class RunConfig:
     ``constrained`` (the default: answers follow the answer grammar, every item answers) or
     ``free`` (the paper's unconstrained generation). ``binary_both_orders``: every pair is
     asked in both orders and averaged (the default; ``False`` is the paper's single order).
+    ``joint``: the joint method's variant (:data:`labeldist.estimators.token_level.JOINT_VARIANTS`);
+    ``marginal``: the marginal search's pruning (:class:`labeldist.estimators.marginal.MarginalSettings`).
     """
 
     model: str = "qwen2.5-0.5b"
@@ -80,6 +85,8 @@ class RunConfig:
     binary_both_orders: bool = True
     binary_hard: bool = False
     max_binary_pairs: int = 820
+    joint: str = "path"
+    marginal: MarginalSettings = field(default_factory=MarginalSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", check_groups(self.methods))
@@ -92,10 +99,12 @@ class RunConfig:
         if self.breakdown_token_form not in TOKEN_FORMS:
             raise LabeldistError(f"unknown token form {self.breakdown_token_form!r}",
                                  f"use one of {', '.join(TOKEN_FORMS)}")
+        if self.joint not in JOINT_VARIANTS:
+            raise LabeldistError(f"unknown joint variant {self.joint!r}", f"use one of {', '.join(JOINT_VARIANTS)}")
 
     @property
     def estimate_options(self) -> EstimateOptions:
-        return EstimateOptions(binary_hard=self.binary_hard)
+        return EstimateOptions(binary_hard=self.binary_hard, joint=self.joint, normalize=self.marginal.normalize)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -118,7 +127,8 @@ class Classifier:
         self.prompter = FewShotPrompter(pc, label_set, self.demos, backend.tokenizer,
                                         order_rng=self.streams.rng("label_order") if pc.label_order == "random" else None)
         self.generates = reads_any(self.specs, "steps", "answer")
-        self.constrained = self.generates and config.decoding == "constrained"
+        searches = reads_any(self.specs, "marginal_scores")
+        self.constrained = (self.generates or searches) and config.decoding == "constrained"
         self.grammar = AnswerGrammar(label_set, backend.tokenizer, self.prompter.pieces) if self.constrained else None
         self.token_map: LabelTokenMap = build_label_token_map(
             label_set, backend.tokenizer, self.prompter.slot_contexts,
@@ -129,6 +139,13 @@ class Classifier:
             from labeldist.runs.breakdown_runner import BreakdownScorer
 
             self.breakdown = BreakdownScorer(backend, label_set, self.demos, config, kinds, self.streams)
+        # free answers are read with the grammar's units (labeldist.labels.spans); the marginal search runs on them
+        from labeldist.runs.marginal_runner import MarginalScorer, free_reader
+
+        self.reader = None if self.constrained or not (self.generates or searches) else \
+            free_reader(label_set, backend, self.prompter.pieces, required=searches)
+        self.marginal = MarginalScorer(backend, label_set, self.grammar or self.reader, config.marginal,
+                                       constrained=self.constrained) if searches else None
 
     @property
     def method_names(self) -> list[str]:
@@ -171,6 +188,9 @@ class Classifier:
         if self.breakdown is not None:
             for rec, ex in zip(records, examples):
                 self.breakdown.score(rec, ex)
+        if self.marginal is not None:
+            for rec, ex in zip(records, examples):
+                self.marginal.score(rec, self.build_prompt(ex.text))
         for rec in records:
             apply_methods(rec, self.specs, self.label_set, self.config.estimate_options)
         return records
@@ -191,6 +211,9 @@ class Classifier:
                 labels = list(parsed.labels) or ([NONE_LABEL] if parsed.said_none else [])
                 steps = steps_at(gen.ids, gen.candidate_scores, self.token_map, gen.slots, labels,
                                  gen.outside_mass, gen.overridden)
+                spans = grammar_label_spans(self.grammar, gen.ids)
+                grammar_lp = _float_list(np.where(gen.forced, 0.0, gen.token_logprobs - gen.allowed_logmass)) \
+                    if len(gen.allowed_logmass) == len(gen.ids) == len(gen.token_logprobs) else None
             else:
                 end = cut_answer(text, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
                 n_keep = kept_length(gen.ids, tok.decode, end)
@@ -198,15 +221,24 @@ class Classifier:
                 steps = extract_steps(gen.ids[:n_keep], gen.candidate_scores, self.token_map,
                                       token_offsets(gen.ids[:n_keep], tok.decode), starts)
                 parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
+                spans = None if self.reader is None else self.reader.spans(gen.ids[:n_keep])
+                grammar_lp = None
             # Only the steps the estimators read count: other steps of a served model are bounded by design.
             at_steps = gen.bounded[[st.position for st in steps]] if steps else gen.bounded[:0]
             rec.generation = GenerationRecord(
                 text=text, ids=list(gen.ids), parsed=list(parsed.labels), unknown=list(parsed.unknown),
-                stop_reason=gen.stop_reason, prefilled=prefilled,
+                stop_reason=gen.stop_reason, prefilled=prefilled, label_spans=spans,
+                token_logprobs=_float_list(gen.token_logprobs) if len(gen.token_logprobs) == len(gen.ids) else None,
+                grammar_logprobs=grammar_lp,
                 diagnostics=GenerationDiagnostics(well_formed=parsed.well_formed, scored_values=int(at_steps.size),
                                                   bounded_scores=int(at_steps.sum()), constrained=self.constrained))
             rec.steps = steps
             rec.cost[GENERATION_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
+
+
+def _float_list(x: np.ndarray) -> list[float | None]:
+    """JSON-ready floats, None for NaN (no value)."""
+    return [None if np.isnan(v) else float(v) for v in x]
 
 
 def summarize(records: Sequence[ExampleRecord]) -> RunSummary:
@@ -229,6 +261,12 @@ def summarize(records: Sequence[ExampleRecord]) -> RunSummary:
     dis = [r.binary.position_disagreement for r in records
            if r.binary is not None and r.binary.position_disagreement is not None]
     s.binary_position_disagreement = round(float(np.mean(dis)), 6) if dis else None
+    searched = [r.marginal for r in records if r.marginal is not None]
+    if searched:  # the marginal search's bounded log-probabilities count with the other bounded scores
+        bounded += sum(m.bounded_values for m in searched)
+        scored += sum(m.scored_values for m in searched)
+        s.bounded_share = round(bounded / scored, 6) if scored else 0.0
+        s.marginal_bound_gap = round(float(np.mean([m.bound_gap for m in searched])), 6)
     slots = [st for r in records for st in r.steps if st.outside_mass is not None]
     if slots:
         s.mean_outside_mass = round(float(np.mean([st.outside_mass for st in slots])), 6)
