@@ -18,6 +18,8 @@ from labeldist.records import (
     GenerationRecord,
     HumanDistribution,
     LabelSet,
+    LabelSpan,
+    MarginalScores,
     StepScores,
     UnaryScores,
 )
@@ -39,7 +41,11 @@ def full_record(i: int, ls: LabelSet, rng: np.random.Generator) -> ExampleRecord
         q = np.bincount(rng.integers(0, ls.n_labels, size=4), minlength=ls.n_labels) / 4
     gold = [l for l, v in zip(ls.labels, q) if v >= 0.5] if ls.multilabel else [ls.labels[int(np.argmax(q))]]
     rec = ExampleRecord(f"e{i}", f"text {i}", gold=gold, human=HumanDistribution(tuple(map(float, q)), 4), split="test")
-    rec.generation = GenerationRecord("...", [1, 2], [ls.labels[i % ls.n_labels]], [], "eos")
+    rec.generation = GenerationRecord("...", [1, 2], [ls.labels[i % ls.n_labels]], [], "eos",
+                                      token_logprobs=[-0.5, -0.1], label_spans=[LabelSpan(ls.labels[i % ls.n_labels], 0, 1)],
+                                      grammar_logprobs=[-0.4, 0.0])
+    lower = rng.uniform(0, 0.5, size=ls.n_labels)
+    rec.marginal = MarginalScores(lower.tolist(), (lower + 0.1).tolist(), (lower + 0.05).tolist(), 0.9, 0.1)
     rec.steps = [StepScores(0, 1, ls.labels[0], rng.normal(size=n_cand)), StepScores(1, 2, ls.labels[1], rng.normal(size=n_cand))]
     rec.unary = UnaryScores(list(ls.candidates), {"reasonable": rng.normal(size=(n_cand, 2)).tolist(),
                                                   "unreasonable": rng.normal(size=(n_cand, 2)).tolist()}, [0.5] * n_cand)
@@ -94,7 +100,7 @@ def test_a_method_name_is_not_a_group():
 def test_missing_input_is_a_counted_fallback_not_silent():
     rec = ExampleRecord("x", "t", generation=GenerationRecord("", [], [], [], "length"))
     fallbacks = apply_methods(rec, selected_methods(["generation"], MULTI), MULTI)
-    assert fallbacks == ["first_step", "compare_to_none", "max_over_generations"] == rec.fallbacks
+    assert fallbacks == ["first_step", "compare_to_none", "max_over_generations", "conditional", "joint"] == rec.fallbacks
     np.testing.assert_allclose(rec.methods["first_step"], [0.25] * 3)  # 1/L' with L' = 3 labels + none
     assert not rec.method_diagnostics["hard"].fallback
 

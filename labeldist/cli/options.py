@@ -6,6 +6,8 @@ import argparse
 
 from labeldist.backends import BACKENDS, DTYPES
 from labeldist.backends.models import DEFAULT_MODEL, MODELS
+from labeldist.estimators.marginal import MarginalSettings
+from labeldist.estimators.token_level import JOINT_VARIANTS
 from labeldist.methods import DEFAULT_GROUPS, groups_help
 from labeldist.prompts.breakdown import TOKEN_FORMS
 from labeldist.prompts.demos import STRATEGIES
@@ -64,6 +66,20 @@ def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
                    help="binary breakdown: ask each pair once, in label-set order (the paper's); default both orders, averaged")
     g.add_argument("--binary-hard", action="store_true", help="Bradley-Terry on hard outcomes instead of probabilities")
     g.add_argument("--max-binary-pairs", type=int, default=820, help="refuse binary breakdown above this many pair prompts per item")
+    m, d = p.add_argument_group("token-level methods (conditional, joint, marginal)"), MarginalSettings()
+    m.add_argument("--joint", choices=list(JOINT_VARIANTS), default=JOINT_VARIANTS[0],
+                   help="joint: the path probability up to the label (default), or the reference's product of "
+                        "label tokens only (label_tokens)")
+    m.add_argument("--marginal-top-p", type=float, default=d.top_p, help=f"marginal search: nucleus per node (default {d.top_p})")
+    m.add_argument("--marginal-min-prob", type=float, default=d.min_path_prob,
+                   help=f"marginal search: smallest path probability expanded (default {d.min_path_prob})")
+    m.add_argument("--marginal-max-depth", type=int, default=d.max_depth,
+                   help=f"marginal search: answer tokens at most (default {d.max_depth})")
+    m.add_argument("--marginal-max-nodes", type=int, default=d.max_nodes,
+                   help=f"marginal search: node budget per item (default {d.max_nodes})")
+    m.add_argument("--model-probs", action="store_true",
+                   help="constrained decoding: token-level methods use the model's full-vocabulary probabilities "
+                        "instead of the constrained sampler's (renormalised over the grammar)")
 
 
 def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
@@ -73,8 +89,13 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
     from labeldist.runs.runner import RunConfig
 
     preset = preset or generic_preset(args.task or "labels", not getattr(args, "single_label", False))
+    from labeldist.prompts.llamaguard import LLAMA_GUARD_FORMAT
+    from labeldist.prompts.presets import LLAMA_GUARD_PRESET
+
+    if args.label_format == LLAMA_GUARD_FORMAT:  # the Llama Guard preset: its own instruction and template
+        preset = LLAMA_GUARD_PRESET
     prompt = PromptConfig(
-        instruction=args.instruction if args.instruction is not None else preset.instruction,
+        instruction=args.instruction if args.instruction is not None else (preset.instruction or None),
         template=args.template or preset.template,
         label_format=args.label_format or preset.label_format,
         label_order=args.label_order,
@@ -91,7 +112,10 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
         prompt=prompt, batch_size=args.batch_size, decoding=args.decoding, breakdown_token_form=args.token_form,
         binary_both_orders=not args.binary_one_order, binary_hard=args.binary_hard,
-        max_binary_pairs=args.max_binary_pairs,
+        max_binary_pairs=args.max_binary_pairs, joint=args.joint,
+        marginal=MarginalSettings(top_p=args.marginal_top_p, min_path_prob=args.marginal_min_prob,
+                                  max_depth=args.marginal_max_depth, max_nodes=args.marginal_max_nodes,
+                                  normalize=not args.model_probs),
     )
 
 

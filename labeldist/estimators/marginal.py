@@ -225,6 +225,8 @@ def marginal_search(expand: Expand, space, n_labels: int, settings: MarginalSett
                 else:
                     outside += p_node * node_outside
                 tally.prune(p_node * unknown, space.labels_in(node.state), space.reachable(node.state))
+                live = np.isfinite(lp)  # a child of probability 0 adds nothing
+                ids, lp = ids[live], lp[live]
                 order = np.argsort(-lp, kind="stable")
                 probs = np.exp(lp[order])
                 total = probs.sum()

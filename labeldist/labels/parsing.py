@@ -27,7 +27,15 @@ class ParsedAnswer:
 
 def answer_end(text: str, label_format: str) -> int:
     """Character offset where the answer ends: after the first ``}`` (JSON) or at the first
-    newline after the answer starts (comma). Text after it is a hallucinated continuation."""
+    newline after the answer starts (comma; Llama Guard: the verdict's line, and the codes'
+    line after ``unsafe``). Text after it is a hallucinated continuation."""
+    if label_format == "llamaguard":
+        start = len(text) - len(text.lstrip())
+        nl = text.find("\n", start)
+        if nl < 0 or text[start:nl].strip().lower() != "unsafe":
+            return len(text) if nl < 0 else nl
+        nl2 = text.find("\n", nl + 1)
+        return len(text) if nl2 < 0 else nl2
     if label_format == "json":
         start = text.find("{")
         end = text.find("}", start + 1 if start >= 0 else 0)
@@ -84,4 +92,12 @@ def parse_answer(text: str, label_set: LabelSet, label_format: str = "json", jso
         line = text.strip()
         items = [p for p in line.split(",")] if line else []
         return _split_known(items, label_set)
+    if label_format == "llamaguard":
+        lines = text.strip().split("\n")
+        verdict = lines[0].strip().lower()
+        if verdict == "safe":
+            return ParsedAnswer((), (), True, len(lines) == 1)
+        codes = [c for c in lines[1].split(",")] if verdict == "unsafe" and len(lines) > 1 else []
+        parsed = _split_known(codes, label_set) if codes else ParsedAnswer((), (), False, False)
+        return ParsedAnswer(parsed.labels, parsed.unknown, False, verdict == "unsafe" and bool(parsed.labels))
     raise ValueError(f"unknown label format {label_format!r}")

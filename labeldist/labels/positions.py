@@ -104,6 +104,12 @@ def answer_label_starts(text: str, label_format: str, json_key: str = "label") -
                 if j < end:
                     starts.append(j)
         return starts
+    if label_format == "llamaguard":  # the codes on the line after "unsafe"
+        start = len(text) - len(text.lstrip())
+        nl = text.find("\n", start)
+        if nl < 0 or text[start:nl].strip().lower() != "unsafe":
+            return []
+        return [nl + 1 + k for k in answer_label_starts(text[nl + 1:], "comma")]
     raise ValueError(f"unknown label format {label_format!r}")
 
 

@@ -36,6 +36,8 @@ def grammar_label_spans(grammar, ids: Sequence[int]) -> list[LabelSpan]:
     ``grammar`` provides ``initial/advance/is_slot/labels_in`` and ``candidates``; ``ids``
     are the generated ids (the opening is in the prompt, so position 0 is the first slot).
     A label whose unit is not closed (the answer was cut by the token budget) has no span.
+    Where the separator is part of the next label's unit (Llama Guard: ``,S`` is one token),
+    that token both closes the previous label and starts the next label's span.
     """
     state = grammar.initial()
     spans: list[LabelSpan] = []
@@ -49,6 +51,8 @@ def grammar_label_spans(grammar, ids: Sequence[int]) -> list[LabelSpan]:
         state = grammar.advance(state, int(tok))
         for c in sorted(grammar.labels_in(state) - before):
             spans.append(LabelSpan(grammar.candidates[c], start, t))
+        if grammar.labels_in(state) != before and grammar.in_label(state) and not grammar.is_slot(state):
+            start = t  # a merged separator: the next unit starts here
     return spans
 
 
@@ -68,7 +72,8 @@ class FreeAnswerReader:
     def __init__(self, grammar, eos_ids):
         self.grammar = grammar
         self.candidates = grammar.candidates
-        self.opening = tuple(grammar.opening_ids)
+        # a Llama Guard answer's labels come after its verdict: read them after "unsafe" + line end
+        self.opening = tuple(getattr(grammar, "answer_opening_ids", grammar.opening_ids))
         self.sep, self.close = tuple(grammar.separator_ids), tuple(grammar.closing_ids)
         self.tries = grammar.tries
         self.eos = frozenset(int(e) for e in eos_ids)
@@ -117,6 +122,9 @@ class FreeAnswerReader:
                 return ("label", slot, n.children[tok], found, 0, ())
             if n.label is not None and self.sep and tok == self.sep[0]:
                 return self._unit("sep", slot, found | {n.label}, 1)
+            later = self.tries[1][0].children
+            if n.label is not None and not self.sep and tok in later:  # the separator is part of the next unit
+                return ("label", slot + 1, later[tok], found | {n.label}, 0, ())
             if n.label is not None and self.close and tok == self.close[0]:
                 return self._unit("close", slot, found | {n.label}, 1)
             return ("done", 0, 0, found, 0, ())
@@ -124,6 +132,10 @@ class FreeAnswerReader:
         if tok != unit[pos]:
             return ("done", 0, 0, found, 0, ())
         return self._unit(phase, slot, found, pos + 1)
+
+    def _entered_later(self, before, state, tok) -> bool:
+        """The token closed a label and opened the next slot's unit (separator merged into it)."""
+        return not self.sep and state[1] > 0 and self.tries[1][0].children.get(int(tok)) == state[2]
 
     def _unit(self, phase: str, slot: int, found: frozenset, pos: int):
         unit = self.sep if phase == "sep" else self.close
@@ -150,4 +162,6 @@ class FreeAnswerReader:
                 if c not in seen:
                     seen.add(c)
                     spans.append(LabelSpan(self.candidates[c], start, t))
+            if state[0] == "label" and state[2] != 0 and t > 0 and self._entered_later(before, state, tok):
+                start = t  # a merged separator: the next unit starts here
         return spans

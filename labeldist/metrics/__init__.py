@@ -27,14 +27,23 @@ from labeldist.metrics.ranking import (
     macro_calibration_error,
     macro_roc_auc_score,
 )
-from labeldist.metrics.registry import METRICS, TABLE2_METRICS, MetricSpec, get_metric, metric_scorer, metric_values
+from labeldist.metrics.registry import (
+    METRICS,
+    TABLE2_METRICS,
+    TOKEN_LEVEL_METRICS,
+    MetricSpec,
+    get_metric,
+    metric_scorer,
+    metric_values,
+)
+from labeldist.metrics.token_level import hamming_loss, micro_f1_at_threshold_score, micro_roc_auc_score
 from labeldist.metrics._validation import EPS, check_probs
 
 __all__ = [
-    "EPS", "METRICS", "TABLE2_METRICS", "Interval", "MetricSpec", "PairedTest",
+    "EPS", "METRICS", "TABLE2_METRICS", "TOKEN_LEVEL_METRICS", "Interval", "MetricSpec", "PairedTest",
     "base_rate_baseline", "bootstrap_interval", "brier_score_loss", "check_probs", "example_f1_score",
     "example_jaccard_score", "get_metric", "l1_error", "macro_average_precision_score",
     "macro_calibration_error", "macro_f1_score", "macro_roc_auc_score", "metric_scorer", "metric_values",
-    "micro_f1_score",
+    "micro_f1_score", "hamming_loss", "micro_f1_at_threshold_score", "micro_roc_auc_score",
     "nll_loss", "paired_bootstrap_test", "resample_weights", "uniform_baseline",
 ]

@@ -8,7 +8,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from labeldist.errors import LabeldistError
-from labeldist.metrics import alignment, classification, ranking
+from labeldist.metrics import alignment, classification, ranking, token_level
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,11 @@ class MetricSpec:
         ``scorer(target, pred, multilabel)`` does the weight-independent work once (inputs
         trusted) and returns ``score(weights) -> (n_boot,)``: the metric under example
         weights of shape (n_boot, n_examples), e.g. bootstrap resample counts. With all
-        weights 1 it equals ``func(..., reduce="mean")``.
+        weights 1 it equals ``func(..., reduce="mean")``. Metrics with a ``threshold`` take it as a
+        fourth argument: ``scorer(target, pred, multilabel, threshold)``.
+    threshold : float or None
+        Default threshold of a metric that thresholds probabilities at a configurable ``t``
+        (``evaluate --threshold``); None for the others.
     """
 
     name: str
@@ -43,6 +47,7 @@ class MetricSpec:
     level: Literal["example", "label", "corpus"]
     header: str
     scorer: Callable
+    threshold: float | None = None
 
     @property
     def direction(self) -> str:
@@ -56,6 +61,14 @@ class MetricSpec:
 def _per_example(fn: Callable) -> Callable:
     def scorer(target, pred, multilabel):
         values = fn(target, pred, multilabel)  # (n,)
+        return lambda weights: weights @ values / weights.sum(axis=1)
+
+    return scorer
+
+
+def _thresholded(fn: Callable) -> Callable:
+    def scorer(target, pred, multilabel, threshold):
+        values = fn(target, pred, multilabel, threshold)  # (n,)
         return lambda weights: weights @ values / weights.sum(axis=1)
 
     return scorer
@@ -86,6 +99,13 @@ _SPECS = [
                _label_mean(ranking._roc_auc_scorer)),
     MetricSpec("average_precision", ranking.macro_average_precision_score, True, "gold", "label", "AP",
                _label_mean(ranking._average_precision_scorer)),
+    # Praharaj & Kasundra's metrics: micro-F1 and Hamming loss at one global threshold t, micro ROC-AUC
+    MetricSpec("micro_f1@t", token_level.micro_f1_at_threshold_score, True, "gold", "corpus", "micro-F1@t",
+               lambda g, p, ml, t: classification._micro_f1_scorer(g, p, ml, t), token_level.DEFAULT_THRESHOLD),
+    MetricSpec("hamming_loss", token_level.hamming_loss, False, "gold", "example", "Hamming",
+               _thresholded(token_level._hamming), token_level.DEFAULT_THRESHOLD),
+    MetricSpec("micro_roc_auc", token_level.micro_roc_auc_score, True, "gold", "corpus", "micro-AUC",
+               token_level._micro_roc_auc_scorer),
 ]
 
 #: Registered metrics by name, in table order; the first three make the paper's Table 2.
@@ -93,6 +113,8 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in _SPECS}
 
 #: The paper's Table 2 columns.
 TABLE2_METRICS: tuple[str, ...] = ("nll", "l1", "example_f1")
+#: The token-level marginalization paper's columns (thresholded at ``evaluate --threshold``, default 0.2).
+TOKEN_LEVEL_METRICS: tuple[str, ...] = ("micro_f1@t", "hamming_loss", "micro_roc_auc")
 
 
 def get_metric(name: str | MetricSpec) -> MetricSpec:
@@ -105,14 +127,22 @@ def get_metric(name: str | MetricSpec) -> MetricSpec:
         raise LabeldistError(f"unknown metric {name!r}", f"choose from {', '.join(METRICS)}") from None
 
 
-def metric_scorer(metric, target: np.ndarray, pred: np.ndarray, *, multilabel: bool = True) -> Callable:
+def metric_scorer(metric, target: np.ndarray, pred: np.ndarray, *, multilabel: bool = True,
+                  threshold: float | None = None) -> Callable:
     """``score(weights)``: the metric under example weights (n_boot, n_examples) -> (n_boot,); inputs trusted.
 
     Preparing once and scoring many weight blocks avoids redoing sorting and thresholding.
+    ``threshold`` replaces the default ``t`` of a thresholded metric (ignored by the others).
     """
-    return get_metric(metric).scorer(np.asarray(target, dtype=np.float64), np.asarray(pred, dtype=np.float64), multilabel)
+    spec = get_metric(metric)
+    args = (np.asarray(target, dtype=np.float64), np.asarray(pred, dtype=np.float64), multilabel)
+    if spec.threshold is not None:
+        return spec.scorer(*args, spec.threshold if threshold is None else float(threshold))
+    return spec.scorer(*args)
 
 
-def metric_values(metric, target: np.ndarray, pred: np.ndarray, weights: np.ndarray, *, multilabel: bool = True) -> np.ndarray:
+def metric_values(metric, target: np.ndarray, pred: np.ndarray, weights: np.ndarray, *, multilabel: bool = True,
+                  threshold: float | None = None) -> np.ndarray:
     """Metric under example weights of shape (n_boot, n_examples) -> (n_boot,); inputs trusted."""
-    return metric_scorer(metric, target, pred, multilabel=multilabel)(np.asarray(weights, dtype=np.float64))
+    return metric_scorer(metric, target, pred, multilabel=multilabel, threshold=threshold)(
+        np.asarray(weights, dtype=np.float64))

@@ -17,6 +17,22 @@ class AnswerPieces:
     closing: str  # ends the answer
 
 
+@dataclass(frozen=True)
+class LlamaGuardPieces:
+    """The strings of a Llama Guard style answer: ``safe``, or ``unsafe`` + line end + comma-separated
+    category codes; the answer ends with the model's end-of-turn token (no closing text).
+
+    ``opening`` is appended to the prompt under constrained decoding (empty: the chat template's
+    assistant header is the answer's start; ``"\n\n"`` for checkpoints that write it first).
+    """
+
+    opening: str = ""
+    safe: str = "safe"
+    unsafe: str = "unsafe"
+    line: str = "\n"
+    separator: str = ","
+
+
 def answer_pieces(label_format: str, *, json_key: str = "label", lead: str = "", line_end: str = "\n") -> AnswerPieces:
     """The pieces of a JSON (``{"label": ["a", "b"]}``) or comma (``a, b``) answer.
 

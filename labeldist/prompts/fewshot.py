@@ -42,7 +42,7 @@ SINGLELABEL_INSTRUCTION = (
 )
 DEFAULT_TEMPLATE = "Input: {text}\n{label}\n"
 DEFAULT_TASK = "labels"
-LABEL_FORMATS = ("json", "comma")
+LABEL_FORMATS = ("json", "comma", "llamaguard")  # llamaguard: labeldist.prompts.llamaguard
 LABEL_ORDERS = ("canonical", "random", "reverse")
 
 #: How a zero-shot prompt (no demos) says what an answer looks like; ``{example}`` is the

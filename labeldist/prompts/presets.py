@@ -59,6 +59,15 @@ PAPER_PRESETS: dict[str, PromptPreset] = {p.name: p for p in (
 )}
 
 
+#: Llama Guard style outputs (``--label-format llamaguard``): the policy categories and the text in the
+#: model's chat template; answers ``safe`` or ``unsafe\nS1,S3`` (labeldist.prompts.llamaguard). Zero-shot
+#: by default, as Llama Guard is used; the labels are the category codes (``--labels S1,...,S14``).
+LLAMA_GUARD_PRESET = PromptPreset(
+    "llama-guard", "", "{text}\n{label}\n", "llamaguard", 20, None, "unsafe content categories",
+    "Llama Guard 3 (meta-llama/Llama-Guard-3-8B model card; REFERENCE-METHODS-2.md §1.2): its task text and "
+    "answer format, in the model's own chat template")
+
+
 def generic_preset(task: str, multilabel: bool, name: str = "generic") -> PromptPreset:
     """The paper's shape naming ``task``: GoEmotions' for multi-label, HateXplain's for single-label sets."""
     if multilabel:

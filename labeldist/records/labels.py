@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from labeldist.errors import LabeldistError
@@ -25,10 +25,15 @@ class LabelSet:
         Label names in canonical order (normalised: lower-case, stripped).
     multilabel : bool
         Multi-label sets get the pseudo-label ``none`` as an extra candidate.
+    surface : tuple of str, optional
+        How each label is *written* in prompts and answers (e.g. Llama Guard's category
+        codes ``S1``, ``S10``), when that differs from its name; ``labels`` stays the
+        identity used in records and arrays. Default: the names themselves.
     """
 
     labels: tuple[str, ...]
     multilabel: bool = True
+    surface: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         labels = tuple(normalize_label(l) for l in self.labels)
@@ -50,15 +55,30 @@ class LabelSet:
                 "drop it from --labels; an example with no labels is written as 'none' automatically",
             )
         object.__setattr__(self, "labels", labels)
+        if self.surface is not None:
+            surface = tuple(" ".join(str(s).strip().split()) for s in self.surface)
+            if len(surface) != len(labels) or any(not s for s in surface) or len(set(surface)) != len(surface):
+                raise LabeldistError(f"surface spellings {list(self.surface)!r} do not match the labels {list(labels)!r}",
+                                     "give one distinct, non-empty spelling per label")
+            if any(normalize_label(s) != l for s, l in zip(surface, labels)):
+                raise LabeldistError(f"surface spellings {list(surface)!r} are not spellings of {list(labels)!r}",
+                                     "a spelling may differ from its label only in case and spacing")
+            object.__setattr__(self, "surface", None if surface == labels else surface)
 
     @classmethod
-    def parse(cls, spec: str | Sequence[str], *, multilabel: bool = True) -> "LabelSet":
-        """Build from ``"a,b,c"`` or a sequence of names."""
+    def parse(cls, spec: str | Sequence[str], *, multilabel: bool = True, keep_case: bool = False) -> "LabelSet":
+        """Build from ``"a,b,c"`` or a sequence of names; ``keep_case`` keeps the spellings as ``surface``."""
         if isinstance(spec, str):
             items = spec.split(",") if spec.strip() else []
         else:
             items = list(spec)
-        return cls(tuple(items), multilabel=multilabel)
+        return cls(tuple(items), multilabel=multilabel, surface=tuple(items) if keep_case and items else None)
+
+    def spelling(self, label: str) -> str:
+        """How ``label`` (a label name, or ``none``) is written in prompts and answers."""
+        if self.surface is None or label not in self.labels:
+            return label
+        return self.surface[self.labels.index(label)]
 
     @property
     def n_labels(self) -> int:
@@ -84,8 +104,12 @@ class LabelSet:
         return tuple(int(i in on) for i in range(self.n_labels))
 
     def to_dict(self) -> dict:
-        return {"labels": list(self.labels), "multilabel": self.multilabel}
+        d = {"labels": list(self.labels), "multilabel": self.multilabel}
+        if self.surface is not None:
+            d["surface"] = list(self.surface)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "LabelSet":
-        return cls(tuple(d["labels"]), multilabel=bool(d["multilabel"]))
+        surface = d.get("surface")
+        return cls(tuple(d["labels"]), multilabel=bool(d["multilabel"]), surface=None if surface is None else tuple(surface))

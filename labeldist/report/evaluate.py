@@ -116,11 +116,11 @@ def _per_label_rows(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray
 
 
 def _score_block(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], *, n_boot: int, seed: int,
-                 confidence: float) -> tuple[list[Score], list[Comparison]]:
+                 confidence: float, threshold: float | None = None) -> tuple[list[Score], list[Comparison]]:
     metrics = [m for m in METRICS if targets.get(METRICS[m].target) is not None]
     n = info.n_examples
     ones = np.ones((1, n))
-    scorers = {(r, m): metric_scorer(m, targets[METRICS[m].target], p, multilabel=info.multilabel)
+    scorers = {(r, m): metric_scorer(m, targets[METRICS[m].target], p, multilabel=info.multilabel, threshold=threshold)
                for r, p in rows.items() for m in metrics}
     mask = targets.get("gold_mask")
     if mask is not None:  # examples without an aggregate label weigh 0 in gold-based metrics
@@ -137,7 +137,7 @@ def _score_block(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], 
         if METRICS[m].level == "label":
             keep = mask if (mask is not None and METRICS[m].target == "gold") else slice(None)
             per_label = METRICS[m].func(targets[METRICS[m].target][keep], rows[r][keep], multilabel=info.multilabel,
-                                        reduce="none")
+                                        reduce="none")  # label-level metrics take no threshold
             excluded = int(np.isnan(per_label).sum())
         iv = percentile_interval(value, boot[r, m], confidence=confidence)
         scores.append(Score(info.name, r, m, iv.estimate, iv.low, iv.high, n, excluded))
@@ -150,7 +150,7 @@ def _score_block(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], 
 
 
 def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int = 1000, calibrate: str | None = None,
-                  split: str | None = None, confidence: float = 0.95) -> EvaluationResult:
+                  split: str | None = None, confidence: float = 0.95, threshold: float | None = None) -> EvaluationResult:
     """Score every method of every run against human distributions and gold labels.
 
     Parameters
@@ -168,6 +168,9 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
     split : str, optional
         Evaluate only records of this split (default: all records not used for calibration).
     confidence : float, default=0.95
+    threshold : float, optional
+        The global threshold ``t`` of micro-F1@t and Hamming loss (default 0.2, Praharaj &
+        Kasundra's); fixed, never chosen on the evaluated labels.
 
     Returns
     -------
@@ -175,6 +178,8 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
     """
     if not run_dirs:
         raise LabeldistError("no run directories given", "pass at least one directory written by `labeldist run`")
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise LabeldistError(f"--threshold must be between 0 and 1, got {threshold}", "use e.g. --threshold 0.2")
     if calibrate is not None and split == calibrate:
         raise LabeldistError(f"cannot evaluate on the calibration split {split!r}", "pick another --split")
     paths = [Path(d) for d in run_dirs]
@@ -212,7 +217,7 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
                            tuple(str(r.run_dir) for r in group), tuple(dict.fromkeys(r.model for r in group)),
                            block.human is not None, block.gold is not None,
                            tuple(m for m in METRICS if targets[METRICS[m].target] is not None))
-        s, c = _score_block(info, targets, rows, n_boot=n_boot, seed=seed, confidence=confidence)
+        s, c = _score_block(info, targets, rows, n_boot=n_boot, seed=seed, confidence=confidence, threshold=threshold)
         if block.gold is not None:
             single = [l for l, col in zip(info.labels, block.gold[mask].T) if col.min() == col.max()]
             if single:
@@ -223,6 +228,9 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
         comparisons += c
         per_label += _per_label_rows(info, targets, rows)
         blocks.append((info, targets, rows))
+    t = METRICS["micro_f1@t"].threshold if threshold is None else threshold
+    notes.append(f"micro-F1@t and Hamming loss threshold every label at t = {t:g} (fixed, not tuned on these labels); "
+                 "micro-AUC pools all (example, label) cells")
     notes = list(dict.fromkeys(notes))
     return EvaluationResult(datasets, [r for r in row_order if any(s.method == r for s in scores)], scores,
                             comparisons, per_label, calibration, notes, seed, n_boot, confidence, calibrate, split,

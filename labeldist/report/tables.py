@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from labeldist.metrics import METRICS, TABLE2_METRICS
+from labeldist.metrics import METRICS, TABLE2_METRICS, TOKEN_LEVEL_METRICS
 
 
 def _best(values: list[float], greater: bool) -> float | None:
@@ -80,6 +80,10 @@ def markdown_report(result) -> str:
         "against the aggregate gold; ECE, ROC-AUC and AP are per label against the aggregate gold, averaged over "
         "labels. Baselines (paper §A.6): each label's train base rate, and 0.5 per label (1/L single-label).",
         "", "## Table 2", "", markdown_table(result, TABLE2_METRICS), "",
+        "## Token-level marginalization metrics", "",
+        "Praharaj & Kasundra's evaluation: micro-F1 and Hamming loss at one global threshold t (see the notes), "
+        "micro ROC-AUC over all (example, label) cells, against the aggregate gold.", "",
+        markdown_table(result, TOKEN_LEVEL_METRICS), "",
     ]
     for d in result.datasets:
         kind = "multi-label" if d.multilabel else "single-label"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
 from labeldist.estimators.marginal import MarginalSettings, marginal_search
-from labeldist.labels.grammar import AnswerGrammar
+from labeldist.labels.llamaguard import grammar_for
 from labeldist.labels.spans import FreeAnswerReader
 from labeldist.methods import MARGINAL_GROUP
 from labeldist.records import ExampleRecord, LabelSet, PromptIds, StageCost
@@ -22,7 +22,7 @@ def free_reader(label_set: LabelSet, backend: Backend, pieces, *, required: bool
     """The reader of free answers, or None when the labels have no token units of their own under this
     tokenizer (the token-level methods then fall back; the marginal search, ``required``, is refused)."""
     try:
-        return FreeAnswerReader(AnswerGrammar(label_set, backend.tokenizer, pieces), backend.eos_ids)
+        return FreeAnswerReader(grammar_for(label_set, backend.tokenizer, pieces, backend.eos_ids), backend.eos_ids)
     except LabeldistError as e:
         if required:
             raise LabeldistError(f"the marginal search cannot read free answers ({e})") from None

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from labeldist.backends import BACKENDS, DTYPES
 from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
-from labeldist.labels.grammar import DECODINGS, AnswerGrammar
+from labeldist.labels.grammar import DECODINGS
 from labeldist.labels.parsing import answer_end, parse_answer
 from labeldist.labels.positions import (
     answer_label_starts,
@@ -30,6 +30,7 @@ from labeldist.labels.positions import (
     steps_at,
     token_offsets,
 )
+from labeldist.labels.llamaguard import grammar_for
 from labeldist.labels.spans import grammar_label_spans
 from labeldist.labels.tokens import LabelTokenMap, build_label_token_map
 from labeldist.estimators.marginal import MarginalSettings
@@ -46,7 +47,8 @@ from labeldist.methods import (
 )
 from labeldist.prompts.breakdown import BREAKDOWN_KINDS, TOKEN_FORMS
 from labeldist.prompts.demos import default_strategy, sample_demos
-from labeldist.prompts.fewshot import FewShotPrompter, PromptConfig
+from labeldist.prompts.fewshot import PromptConfig
+from labeldist.prompts.llamaguard import prompter_for
 from labeldist.records import (
     NONE_LABEL,
     Example,
@@ -124,15 +126,14 @@ class Classifier:
         shots = pc.shots if demo_pool else 0
         self.demos = sample_demos(demo_pool, label_set, shots, strategy=pc.demo_sampling, ratio=pc.demo_ratio,
                                   rng=self.streams.rng("demos") if shots else None)
-        self.prompter = FewShotPrompter(pc, label_set, self.demos, backend.tokenizer,
-                                        order_rng=self.streams.rng("label_order") if pc.label_order == "random" else None)
+        self.prompter = prompter_for(pc, label_set, self.demos, backend.tokenizer,
+                                     order_rng=self.streams.rng("label_order") if pc.label_order == "random" else None)
         self.generates = reads_any(self.specs, "steps", "answer")
         searches = reads_any(self.specs, "marginal_scores")
         self.constrained = (self.generates or searches) and config.decoding == "constrained"
-        self.grammar = AnswerGrammar(label_set, backend.tokenizer, self.prompter.pieces) if self.constrained else None
-        self.token_map: LabelTokenMap = build_label_token_map(
-            label_set, backend.tokenizer, self.prompter.slot_contexts,
-            first_tokens=self.grammar.slot_first_tokens() if self.grammar is not None else None)
+        self.grammar = grammar_for(label_set, backend.tokenizer, self.prompter.pieces, backend.eos_ids) \
+            if self.constrained else None
+        self.token_map: LabelTokenMap = self._token_map(label_set)
         self.breakdown = None
         kinds = [k for k in BREAKDOWN_KINDS if reads_any(self.specs, f"{k}_scores")]
         if kinds:
@@ -146,6 +147,25 @@ class Classifier:
             free_reader(label_set, backend, self.prompter.pieces, required=searches)
         self.marginal = MarginalScorer(backend, label_set, self.grammar or self.reader, config.marginal,
                                        constrained=self.constrained) if searches else None
+
+    def _token_map(self, label_set: LabelSet) -> LabelTokenMap:
+        """The label-token map of the step-based methods. Labels that share their first token (``S1`` /
+        ``S10`` written ``S`` ``1`` ``0``) have no per-step distribution: those methods are then left out
+        with a warning (the token-level methods read whole label units and still apply)."""
+        try:
+            return build_label_token_map(label_set, self.backend.tokenizer, self.prompter.slot_contexts,
+                                         first_tokens=self.grammar.slot_first_tokens() if self.grammar is not None else None)
+        except LabeldistError as e:
+            stepwise = [s.name for s in self.specs if "steps" in s.reads]
+            rest = [s for s in self.specs if "steps" not in s.reads]
+            if not rest:
+                raise
+            if stepwise:
+                import warnings
+
+                warnings.warn(f"{e}; so {', '.join(stepwise)} are left out of this run", stacklevel=3)
+            self.specs = rest
+            return LabelTokenMap(label_set.candidates, tuple(() for _ in label_set.candidates))
 
     @property
     def method_names(self) -> list[str]:
@@ -210,7 +230,7 @@ class Classifier:
                 parsed = parse_answer(answer, self.label_set, pc.label_format, pc.json_key)
                 labels = list(parsed.labels) or ([NONE_LABEL] if parsed.said_none else [])
                 steps = steps_at(gen.ids, gen.candidate_scores, self.token_map, gen.slots, labels,
-                                 gen.outside_mass, gen.overridden)
+                                 gen.outside_mass, gen.overridden) if self.token_map.flat_ids else []
                 spans = grammar_label_spans(self.grammar, gen.ids)
                 grammar_lp = _float_list(np.where(gen.forced, 0.0, gen.token_logprobs - gen.allowed_logmass)) \
                     if len(gen.allowed_logmass) == len(gen.ids) == len(gen.token_logprobs) else None
