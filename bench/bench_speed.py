@@ -11,6 +11,13 @@ One run, one model, the same prompts and items for both ways:
   binary breakdown scored with one forward pass per item on a two-level prefix cache (binary
   asks both orders, the default).
 
+The marginal search (``--methods marginal``) is timed against the reference's way of computing the same
+search nodes (REFERENCE-METHODS-2.md §1.5: per node ``model.generate(max_new_tokens=1)`` over the full prompt
+plus the node's path, batch 1, no cache) on the same items with the same pruning (top-p 0.99, path
+probability 0.01, depth 20): both explore the same answers with the same counting, so their values must agree
+(fp32: to round-off). The floor of the marginal row counts the tokens of labeldist's search (the query's
+tokens once, then each node's new tokens) and one logits row per node.
+
 The grammar's own cost is measured by timing every call into it during constrained generation,
 and reported per decoding step (a step = one batched forward of the decode loop) as a share of
 the step's time.
@@ -95,6 +102,71 @@ def reference_generate(backend, text: str, max_new_tokens: int, stop: list[str])
     return gen, scores, ids.shape[1] + len(gen)
 
 
+def reference_expand(backend, prompt_ids, paths):
+    """The reference's node expansion: ``model.generate(max_new_tokens=1)`` over the full prompt + path, batch 1."""
+    import torch
+
+    rows = []
+    for p in paths:
+        ids = torch.tensor([list(prompt_ids) + list(p)])
+        with torch.inference_mode():
+            out = backend.model.generate(ids, max_new_tokens=1, do_sample=False, output_logits=True,
+                                         return_dict_in_generate=True, pad_token_id=backend.tokenizer.pad_id,
+                                         temperature=None, top_p=None, top_k=None)
+        rows.append(torch.log_softmax(out.logits[0][0].float(), dim=-1).numpy())
+    return np.stack(rows)
+
+
+def bench_marginal(backend, ds, pool, items, args, floor_seconds) -> tuple[dict, dict]:
+    """The marginal row: labeldist's search (tree KV cache, batched frontier) vs the reference's way per node."""
+    from labeldist.estimators.marginal import MarginalSettings, marginal_search
+    from labeldist.prompts.fewshot import PromptConfig
+    from labeldist.runs.runner import Classifier, RunConfig
+
+    settings = MarginalSettings()  # the reference's pruning
+    clf = Classifier(backend, ds.label_set, RunConfig(model=args.model, methods=("marginal",),
+                                                      prompt=PromptConfig(shots=args.shots), marginal=settings), pool)
+    none = ds.label_set.n_labels if ds.label_set.multilabel else None
+    ours, times, toks, nodes = [], [], [], []
+    for ex in items[: args.n_marginal]:
+        prompt = clf.build_prompt(ex.text)
+        backend._prefix_state(prompt.segments[:-1])  # the run-level prefix is cached once per run in both ways
+        before = backend.stats["forward_tokens"]
+        t = time.perf_counter()
+        res = marginal_search(lambda p, a: backend.expand(prompt, p, allowed=a), clf.grammar, ds.label_set.n_labels,
+                              settings, constrained=True, none_index=none)
+        times.append(time.perf_counter() - t)
+        toks.append(backend.stats["forward_tokens"] - before)
+        nodes.append(res.nodes_expanded)
+        ours.append(res)
+    ref_times, max_diff, ref_tokens = [], 0.0, []
+    for ex, res in zip(items[: args.n_ref_marginal], ours):
+        prompt = clf.build_prompt(ex.text)
+        count = [0]
+
+        def expand(paths, allowed, prompt=prompt):
+            count[0] += sum(len(prompt.ids) + len(p) for p in paths)
+            return reference_expand(backend, prompt.ids, paths)
+
+        t = time.perf_counter()
+        ref = marginal_search(expand, clf.grammar, ds.label_set.n_labels,
+                              MarginalSettings(**{**settings.to_dict(), "batch_nodes": 1}), constrained=True,
+                              none_index=none)
+        ref_times.append(time.perf_counter() - t)
+        ref_tokens.append(count[0])
+        for a, b in ((res.lower, ref.lower), (res.upper, ref.upper), (res.estimate, ref.estimate)):
+            max_diff = max(max_diff, float(np.abs(np.array(a) - np.array(b)).max()))
+        assert ref.nodes_expanded == res.nodes_expanded or args.dtype != "fp32", "the two ways explored different trees"
+    n_ref = len(ref_times)
+    row = {"ours_s": float(np.mean(times)), "ref_s": float(np.mean(ref_times)), "tokens": float(np.mean(toks)),
+           "ref_tokens": float(np.mean(ref_tokens)), "rss": peak_rss_gb(), "nodes_per_item": float(np.mean(nodes)),
+           "floor_s": floor_seconds(float(np.mean(toks)), float(np.mean(nodes))),
+           "mean_bound_gap": float(np.mean([r.bound_gap for r in ours])),
+           "speedup_same_items": float(np.sum(ref_times) / np.sum(times[:n_ref]))}
+    agree = {"items": n_ref, "max_abs_diff_lower_upper_estimate": max_diff, "pruning": settings.to_dict()}
+    return row, agree
+
+
 class TimedGrammar:
     """The answer grammar with every call timed (the constraint protocol, passed through)."""
 
@@ -138,6 +210,9 @@ def main(argv=None) -> int:
     ap.add_argument("--n-ref-unary", type=int, default=3)
     ap.add_argument("--n-binary", type=int, default=12)
     ap.add_argument("--n-ref-binary", type=int, default=2)
+    ap.add_argument("--n-marginal", type=int, default=8, help="items for labeldist's marginal search")
+    ap.add_argument("--n-ref-marginal", type=int, default=2, help="items for the reference's way of the same search")
+    ap.add_argument("--marginal-only", action="store_true", help="time only the marginal row (a reduced check)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default="bench/results.json")
     args = ap.parse_args(argv)
@@ -165,7 +240,7 @@ def main(argv=None) -> int:
     pool = list(ds.split("train"))
     items = list(ds.split(eval_splits(args.dataset)[0]))
     rng = np.random.default_rng(0)
-    items = [items[i] for i in rng.choice(len(items), size=max(args.n_gen, args.n_unary, args.n_binary), replace=False)]
+    items = [items[i] for i in rng.choice(len(items), size=max(args.n_gen, args.n_unary, args.n_binary, args.n_marginal), replace=False)]
     config = RunConfig(model=args.model, dtype=args.dtype, methods=("generation", "unary", "binary"),
                        prompt=PromptConfig(shots=args.shots), batch_size=20)
     clf = Classifier(backend, ds.label_set, config, pool)
@@ -182,6 +257,15 @@ def main(argv=None) -> int:
 
     def floor_seconds(tokens: float, logit_rows: float) -> float:
         return (2 * n_block * tokens + 2 * n_head * logit_rows) / flops
+
+    if args.marginal_only:  # a reduced check of the marginal row alone
+        row, agreement = bench_marginal(backend, ds, pool, items, args, floor_seconds)
+        print(f"| marginal | {row['ours_s']:.3f} | {row['ref_s']:.2f} | {row['speedup_same_items']:.0f}× | "
+              f"{row['tokens']:.0f} / {row['ref_tokens']:.0f} | {row['rss']:.2f} | "
+              f"{100 * row['floor_s'] / row['ours_s']:.0f} % |")
+        print(f"marginal: {row['nodes_per_item']:.1f} nodes per item, mean bound gap {row['mean_bound_gap']:.4f}; "
+              "agreement:", json.dumps(agreement))
+        return 0
 
     # -- labeldist: generation-based methods -------------------------------------------------
     # Per item "in a run of RUN_ITEMS items": the shared prefix is prefilled once per run, so its
@@ -240,6 +324,8 @@ def main(argv=None) -> int:
         endings = recs[0].cost[kind].prompts
         rows[kind] = {"ours_s": sec, "tokens": tok, "rss": peak_rss_gb(), "floor_s": floor_seconds(tok, endings),
                       "prefix_s": prefix_s, "recs": recs, "endings": endings, "ours_s_per_ending": sec / endings}
+
+    rows["marginal"], agree["marginal"] = bench_marginal(backend, ds, pool, items, args, floor_seconds)
 
     # -- the reference's way ------------------------------------------------------------------
     backend.model.set_attn_implementation("eager")
@@ -300,6 +386,10 @@ def main(argv=None) -> int:
             f"| {kind} | {r['ours_s']:.3f} | {r['ref_s']:.2f} | {r['ref_s'] / r['ours_s']:.0f}× | "
             f"{r['tokens']:.0f} / {r['ref_tokens']:.0f} | {r['rss']:.2f} | {100 * r['floor_s'] / r['ours_s']:.0f} % |"
         )
+    m = rows["marginal"]
+    lines.append(f"| marginal ({m['nodes_per_item']:.0f} nodes per item; speed-up on the same items) | {m['ours_s']:.3f} | "
+                 f"{m['ref_s']:.2f} | {m['speedup_same_items']:.0f}× | {m['tokens']:.0f} / {m['ref_tokens']:.0f} | "
+                 f"{m['rss']:.2f} | {100 * m['floor_s'] / m['ours_s']:.0f} % |")
     b = rows["binary"]
     lines.append(f"| binary, per ending ({b['endings']} endings: pairs × both orders) | {b['ours_s_per_ending']:.4f} | "
                  f"{b['ref_s_per_ending']:.3f} | {b['ref_s_per_ending'] / b['ours_s_per_ending']:.0f}× | | | |")

@@ -8,7 +8,7 @@ import pytest
 
 from labeldist.cli.main import main
 from labeldist.errors import LabeldistError
-from labeldist.metrics import example_f1_score, l1_error, nll_loss
+from labeldist.metrics import METRICS, example_f1_score, l1_error, nll_loss
 from labeldist.records import HumanDistribution, LabelSet
 from labeldist.report import BASE_RATE, UNIFORM, evaluate_runs
 from labeldist.records import ExampleRecord, StepScores
@@ -81,7 +81,7 @@ def test_table2_cells_equal_the_metric_functions(tmp_path):
     c = res.comparison("toy", "nll", "compare_to_none", "first_step")
     d = res.comparison("toy", "nll", "first_step", "compare_to_none")
     assert c.mean_diff == pytest.approx(-d.mean_diff) and c.p_value == d.p_value
-    assert len(res.comparisons) == 10 * 6  # 10 metrics x C(4, 2) pairs
+    assert len(res.comparisons) == len(METRICS) * 6  # every metric x C(4, 2) pairs
 
 
 def test_seeded_and_reproducible(tmp_path):

@@ -38,6 +38,7 @@ from labeldist.estimators.token_level import JOINT_VARIANTS
 from labeldist.methods import (
     DEFAULT_GROUPS,
     GENERATION_GROUP,
+    METHODS,
     EstimateOptions,
     MethodSpec,
     apply_methods,
@@ -223,10 +224,13 @@ class Classifier:
         gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids, max_new_tokens=self.max_new_tokens,
                                      stop=[] if self.constrained else self.prompter.stop, constraint=self.grammar)
         prefilled = self.prompter.pieces.opening if self.constrained else ""
+        eos = self.backend.eos_ids
         for rec, prompt, gen in zip(records, prompts, gens):
             text = tok.decode(gen.ids)
+            # an end-of-turn token's text ("<|im_end|>", closing a Llama Guard answer) is not part of the answer
+            body = tok.decode(gen.ids[:-1]) if gen.ids and gen.ids[-1] in eos else text
             if self.constrained:
-                answer = prefilled + text
+                answer = prefilled + body
                 parsed = parse_answer(answer, self.label_set, pc.label_format, pc.json_key)
                 labels = list(parsed.labels) or ([NONE_LABEL] if parsed.said_none else [])
                 steps = steps_at(gen.ids, gen.candidate_scores, self.token_map, gen.slots, labels,
@@ -235,12 +239,12 @@ class Classifier:
                 grammar_lp = _float_list(np.where(gen.forced, 0.0, gen.token_logprobs - gen.allowed_logmass)) \
                     if len(gen.allowed_logmass) == len(gen.ids) == len(gen.token_logprobs) else None
             else:
-                end = cut_answer(text, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
+                end = cut_answer(body, self.prompter.stop, lambda t: answer_end(t, pc.label_format))
                 n_keep = kept_length(gen.ids, tok.decode, end)
-                starts = answer_label_starts(text[:end], pc.label_format, pc.json_key)
+                starts = answer_label_starts(body[:end], pc.label_format, pc.json_key)
                 steps = extract_steps(gen.ids[:n_keep], gen.candidate_scores, self.token_map,
                                       token_offsets(gen.ids[:n_keep], tok.decode), starts)
-                parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
+                parsed = parse_answer(body[:end], self.label_set, pc.label_format, pc.json_key)
                 spans = None if self.reader is None else self.reader.spans(gen.ids[:n_keep])
                 grammar_lp = None
             # Only the steps the estimators read count: other steps of a served model are bounded by design.
@@ -274,7 +278,8 @@ def summarize(records: Sequence[ExampleRecord]) -> RunSummary:
             bounded, scored = bounded + d.bounded_scores, scored + d.scored_values
             s.unknown_outputs += len(rec.generation.unknown)
             s.malformed_answers += int(not d.well_formed)
-            s.examples_without_label_token += int(not rec.steps)
+            reads_steps = any("steps" in METHODS[m].reads for m in rec.methods if m in METHODS)
+            s.examples_without_label_token += int(not rec.steps and reads_steps)
         for p in parts:
             bounded, scored = bounded + p.bounded_scores, scored + p.scored_values
     s.bounded_share = round(bounded / scored, 6) if scored else 0.0

@@ -110,3 +110,31 @@ def test_llama_guard_prompt_lists_the_categories_in_the_chat_template(tok):
     other = p.build("something else entirely")
     assert other.segments[0] == ids.segments[0]  # the instruction and the demos are one cached segment
     assert p.format_labels([]) == "safe" and p.pieces.opening == ""
+
+
+def test_llama_guard_run_on_the_tiny_model_end_to_end(tiny_backend):
+    from labeldist.cli.main import build_parser
+    from labeldist.cli.options import run_config
+    from labeldist.prompts.presets import LLAMA_GUARD_PRESET
+    from labeldist.runs.runner import Classifier, RunConfig, run_examples
+
+    args = build_parser().parse_args(["run", "--dataset", "x", "--label-format", "llamaguard", "--shots", "0",
+                                      "--methods", "generation,marginal"])
+    config = run_config(args)
+    assert config.prompt.label_format == "llamaguard" and config.prompt.instruction is None  # Llama Guard's task text
+    assert config.prompt.max_new_tokens == LLAMA_GUARD_PRESET.max_new_tokens
+    config = RunConfig(methods=config.methods, prompt=config.prompt, batch_size=2)
+    with pytest.warns(UserWarning, match="left out"):  # every code starts with "S": no per-step distribution
+        clf = Classifier(tiny_backend, CODES, config, [])
+    assert clf.method_names == ["hard", "conditional", "joint", "marginal"]
+    recs, summary = run_examples(clf, [Example(f"t{i}", t) for i, t in enumerate(["how to make a bomb", "hi"])],
+                                 progress=False)
+    assert summary.fallbacks == {} and summary.unknown_outputs == 0 and summary.malformed_answers == 0
+    for rec in recs:
+        g = rec.generation
+        assert g.stop_reason == "grammar" and g.diagnostics.well_formed
+        assert [s.label for s in g.label_spans if s.label != "none"] == g.parsed
+        m = np.array(rec.methods["marginal"])
+        assert np.all((m >= 0) & (m <= 1)) and rec.marginal.settings["decoding"] == "constrained"
+        for j, l in enumerate(CODES.labels):
+            assert (rec.methods["conditional"][j] > 0) == (l in g.parsed)

@@ -9,6 +9,7 @@ from labeldist.records import (
     ExampleRecord,
     GenerationDiagnostics,
     GenerationRecord,
+    LabelSpan,
     HumanDistribution,
     LabelSet,
     RunSummary,
@@ -52,7 +53,8 @@ def make_run(path, *, labels=LABELS, multilabel=True, dataset="toy", model="fake
         rec = ExampleRecord(id=f"ex{i}", text=text, gold=gold, human=HumanDistribution(tuple(map(float, q)), 4),
                             split="test", steps=[] if i in no_steps else [StepScores(0, 1, labels[0], z)])
         rec.generation = GenerationRecord('{"label": ["%s"]}' % labels[0], [1, 2], [labels[0]], [], "stop",
-                                          GenerationDiagnostics(True, len(ls.candidates), 0))
+                                          GenerationDiagnostics(True, len(ls.candidates), 0),
+                                          token_logprobs=[float(-abs(z[0])), -0.1], label_spans=[LabelSpan(labels[0], 0, 1)])
         apply_methods(rec, specs, ls)
         rec.cost["generation"] = StageCost(prompts=1, prompt_tokens=40, generated_tokens=6)
         store.append(rec)

@@ -31,7 +31,9 @@ def test_v1_run_evaluates_to_the_same_numbers(name, run):
     res = evaluate_runs([V1 / run], seed=0, n_boot=200)
     got = {(s.dataset, s.method, s.metric): (s.value, s.low, s.high) for s in res.scores}
     want = {(d, m, k): TIE_RULE.get((d, m, k), (v, lo, hi)) for d, m, k, v, lo, hi in EXPECTED[name]["scores"]}
-    assert set(got) == set(want)
+    from labeldist.metrics import TOKEN_LEVEL_METRICS  # metrics added after the numbers were recorded
+
+    assert {k for k in got if k[2] not in TOKEN_LEVEL_METRICS} == set(want)
     for key, values in want.items():
         np.testing.assert_allclose(got[key], values, rtol=1e-9, atol=1e-12, err_msg=str(key))
 
@@ -58,7 +60,9 @@ def test_registry_recomputes_the_v1_probabilities(run):
         fresh = ExampleRecord.from_dict(r.to_dict())  # through the current layout
         fresh.methods.clear()
         apply_methods(fresh, selected_methods(man.config["run"]["methods"], ls), ls)
-        assert set(fresh.methods) == set(r.methods)
+        # methods added to the group since (the token-level ones) have nothing to read in a v1 record: fallback
+        assert set(r.methods) <= set(fresh.methods)
+        assert all(fresh.method_diagnostics[m].fallback for m in set(fresh.methods) - set(r.methods))
         for m in r.methods:
             np.testing.assert_allclose(fresh.methods[m], r.methods[m], rtol=1e-12, atol=1e-15, err_msg=m)
 
