@@ -15,7 +15,8 @@ The marginal search (``--methods marginal``) is timed against the reference's wa
 search nodes (REFERENCE-METHODS-2.md §1.5: per node ``model.generate(max_new_tokens=1)`` over the full prompt
 plus the node's path, batch 1, no cache) on the same items with the same pruning (top-p 0.99, path
 probability 0.01, depth 20): both explore the same answers with the same counting, so their values must agree
-(fp32: to round-off). The floor of the marginal row counts the tokens of labeldist's search (the query's
+(fp32: to round-off). labeldist's way is the run's marginal stage: the searches of ``--n-marginal`` items
+advance together, one forward per round for all their frontier nodes, on one key/value cache. The floor of the marginal row counts the tokens of labeldist's search (the query's
 tokens once, then each node's new tokens) and one logits row per node.
 
 The grammar's own cost is measured by timing every call into it during constrained generation,
@@ -119,7 +120,7 @@ def reference_expand(backend, prompt_ids, paths):
 
 def bench_marginal(backend, ds, pool, items, args, floor_seconds) -> tuple[dict, dict]:
     """The marginal row: labeldist's search (tree KV cache, batched frontier) vs the reference's way per node."""
-    from labeldist.estimators.marginal import MarginalSettings, marginal_search
+    from labeldist.estimators.marginal import MarginalSettings, marginal_search, marginal_search_many
     from labeldist.prompts.fewshot import PromptConfig
     from labeldist.runs.runner import Classifier, RunConfig
 
@@ -127,18 +128,17 @@ def bench_marginal(backend, ds, pool, items, args, floor_seconds) -> tuple[dict,
     clf = Classifier(backend, ds.label_set, RunConfig(model=args.model, methods=("marginal",),
                                                       prompt=PromptConfig(shots=args.shots), marginal=settings), pool)
     none = ds.label_set.n_labels if ds.label_set.multilabel else None
-    ours, times, toks, nodes = [], [], [], []
-    for ex in items[: args.n_marginal]:
-        prompt = clf.build_prompt(ex.text)
-        backend._prefix_state(prompt.segments[:-1])  # the run-level prefix is cached once per run in both ways
-        before = backend.stats["forward_tokens"]
-        t = time.perf_counter()
-        res = marginal_search(lambda p, a: backend.expand(prompt, p, allowed=a), clf.grammar, ds.label_set.n_labels,
-                              settings, constrained=True, none_index=none)
-        times.append(time.perf_counter() - t)
-        toks.append(backend.stats["forward_tokens"] - before)
-        nodes.append(res.nodes_expanded)
-        ours.append(res)
+    # labeldist's way: the run's marginal stage, the searches of a batch of items sharing forwards
+    batch = items[: args.n_marginal]
+    prompts = [clf.build_prompt(ex.text) for ex in batch]
+    backend._prefix_state(prompts[0].segments[:-1])  # the run-level prefix is cached once per run in both ways
+    before = backend.stats["forward_tokens"]
+    t = time.perf_counter()
+    ours = marginal_search_many(lambda o, p, a: backend.expand([prompts[i] for i in o], p, allowed=a), len(batch),
+                                clf.grammar, ds.label_set.n_labels, settings, constrained=True, none_index=none)
+    times = [(time.perf_counter() - t) / len(batch)] * len(batch)
+    toks = [(backend.stats["forward_tokens"] - before) / len(batch)] * len(batch)
+    nodes = [r.nodes_expanded for r in ours]
     ref_times, max_diff, ref_tokens = [], 0.0, []
     for ex, res in zip(items[: args.n_ref_marginal], ours):
         prompt = clf.build_prompt(ex.text)

@@ -167,16 +167,17 @@ class Backend(ABC):
         Returns ``(scores, bounded)``, both of shape ``(n_prompts, n_candidate_ids)``.
         """
 
-    def expand(self, prompt: PromptIds, paths: Sequence[tuple[int, ...]], *,
+    def expand(self, prompts: Sequence[PromptIds], paths: Sequence[tuple[int, ...]], *,
                allowed: Sequence[Sequence[int] | None] | None = None) -> np.ndarray:
-        """Next-token log-probabilities after ``prompt + path`` for every path (marginal search).
+        """Next-token log-probabilities after ``prompts[i] + paths[i]`` for every path (marginal search).
 
         Returns an array of shape ``(n_paths, vocab_size)``: the full-vocabulary log-softmax
         after each path. NaN marks a token whose log-probability is unknown (a served
         model's top-k did not list it); ``allowed[i]`` names the tokens that must be scored
         for path ``i`` (exactly where the backend can, else left NaN and counted bounded).
         Backends keep per-node key/value caches, so a path that extends an expanded one
-        costs only its new tokens, never a re-prefill of the prompt.
+        costs only its new tokens, never a re-prefill of the prompt; paths of several
+        prompts (examples) may come in one call.
         """
         raise LabeldistError(f"the {type(self).__name__} backend cannot expand search nodes",
                              "use --backend hf or --backend http for --methods marginal")

@@ -328,21 +328,35 @@ class HFBackend(Backend):
         rows = {int(k): r for r, k in enumerate(keep.tolist())}
         return out.logits[0, [rows[i] for i in last]].float()
 
-    def expand(self, prompt: PromptIds, paths: Sequence[tuple[int, ...]], *, allowed=None) -> np.ndarray:
-        """Full-vocabulary log-probs after ``prompt + path`` per path, shape (n_paths, vocab), float32.
+    #: Tokens a node forest may hold before it is started afresh (between two expand calls).
+    max_forest_tokens = 16384
 
-        One search tree per prompt (:class:`labeldist.backends.hf_tree.NodeTree`): the prompt is
-        prefilled once (its leading segments from the prefix cache), every node's tokens are
-        appended to one cache under a tree mask, so a node costs only its new tokens.
+    def expand(self, prompts: Sequence[PromptIds], paths: Sequence[tuple[int, ...]], *,
+               allowed=None) -> np.ndarray:
+        """Full-vocabulary log-probs after ``prompts[i] + paths[i]``, shape (n_paths, vocab), float32.
+
+        Prompts sharing their leading segments (a run's few-shot prefix) share one node forest
+        (:class:`labeldist.backends.hf_tree.NodeForest`): the prefix comes from the prefix cache,
+        each query and every node's tokens are appended to one cache under a forest mask, so a
+        node costs only its new tokens and one forward serves the nodes of many examples.
         ``allowed`` is not needed: every token is scored.
         """
-        from labeldist.backends.hf_tree import NodeTree
+        from labeldist.backends.hf_tree import NodeForest
 
-        tree = getattr(self, "_node_tree", None)
-        if tree is None or tree.key != prompt.segments:
-            self.check_length([prompt], max((len(p) for p in paths), default=0) + 1)
-            tree = self._node_tree = NodeTree(self, prompt)
-        return tree.expand(paths, self.max_packed_tokens)
+        self.check_length(list(dict.fromkeys(prompts)), max((len(p) for p in paths), default=0) + 1)
+        out = np.empty((len(paths), 0), dtype=np.float32)
+        rows: list[np.ndarray | None] = [None] * len(paths)
+        groups: dict[tuple, list[int]] = {}
+        for i, pr in enumerate(prompts):
+            groups.setdefault(pr.segments[:-1], []).append(i)
+        for shared, idx in groups.items():
+            forest = getattr(self, "_node_forest", None)
+            if forest is None or forest.key != shared or forest.past is None or len(forest) > self.max_forest_tokens:
+                forest = self._node_forest = NodeForest(self, shared)
+            got = forest.expand([tuple(prompts[i].segments[-1]) + tuple(paths[i]) for i in idx], self.max_packed_tokens)
+            for i, r in zip(idx, got):
+                rows[i] = r
+        return np.stack(rows) if rows else out
 
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
                  stop: Sequence[str] = (), want_hidden: bool = False, constraint=None) -> list[Generation]:

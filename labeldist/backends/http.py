@@ -540,21 +540,22 @@ class HTTPBackend(Backend):
         self.client.count("exact_requests")
         return float(self._exact_one(context, tok, self.exact_mode))
 
-    def expand(self, prompt: PromptIds, paths: Sequence[tuple[int, ...]], *, allowed=None) -> np.ndarray:
-        """Log-probs after ``prompt + path`` per path, shape (n_paths, vocab); NaN = not reported.
+    def expand(self, prompts: Sequence[PromptIds], paths: Sequence[tuple[int, ...]], *, allowed=None) -> np.ndarray:
+        """Log-probs after ``prompts[i] + paths[i]``, shape (n_paths, vocab); NaN = not reported.
 
         One one-token request per path (the server's prefix cache holds the prompt, so a node
         costs about one token of compute there), reading the top-k log-probabilities; tokens of
         ``allowed[i]`` missing from the top-k are scored exactly (``missing`` mode) or left NaN
         (bound mode, counted in ``stats["bounded_expansions"]``).
         """
-        self.check_length([prompt], max((len(p) for p in paths), default=0) + 1)
+        self.check_length(list(dict.fromkeys(prompts)), max((len(p) for p in paths), default=0) + 1)
         allowed = list(allowed) if allowed is not None else [None] * len(paths)
         vocab = max(len(self.tokenizer), self.index.vocab_size)
-        comps = self._map(lambda ids: self._complete(ids, max_tokens=1), [(prompt.ids + tuple(p),) for p in paths])
+        contexts = [pr.ids + tuple(p) for pr, p in zip(prompts, paths)]
+        comps = self._map(lambda ids: self._complete(ids, max_tokens=1), [(c,) for c in contexts])
         out = np.full((len(paths), vocab), np.nan, dtype=np.float64)
         jobs, where = [], []
-        for i, (p, comp) in enumerate(zip(paths, comps)):
+        for i, (context, comp) in enumerate(zip(contexts, comps)):
             step = comp.steps[0]
             for t, v in step.top.items():
                 out[i, t] = v
@@ -563,7 +564,7 @@ class HTTPBackend(Backend):
                     if self.exact_mode == "bound":
                         self.client.count("bounded_expansions")
                     else:
-                        jobs.append((prompt.ids + tuple(p), int(t)))
+                        jobs.append((context, int(t)))
                         where.append((i, int(t)))
         for (i, t), v in zip(where, self._fill_exact(jobs)):
             out[i, t] = v

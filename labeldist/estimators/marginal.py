@@ -13,7 +13,10 @@ Here:
   or :class:`~labeldist.labels.spans.FreeAnswerReader` under free decoding).
 * **Search.** Best-first: the frontier's most probable nodes are expanded together, in
   batches of ``batch_nodes``, by ``expand(paths, allowed) -> (n_paths, vocab) log-probs``
-  (the backend keeps a key/value cache per node, so a node costs its new tokens).
+  (the backend keeps a key/value cache per node, so a node costs its new tokens);
+  :func:`marginal_search_many` advances the searches of several examples together, so one
+  forward serves all their frontiers. Without a node budget, which nodes are expanded
+  does not depend on the order or the batching, only the cost does.
 * **Pruning** (the reference's defaults: top-p 0.99, path probability 0.01, depth 20). At
   a node, children outside the nucleus (the smallest set of the most probable children
   whose mass reaches ``top_p`` of the node's), below ``min_path_prob`` or at ``max_depth``
@@ -139,6 +142,128 @@ class _Tally:
         self.possible[list(set(reachable) - set(written))] += mass
 
 
+class MarginalSearch:
+    """One example's best-first search, advanced batch by batch (so several examples can share forwards).
+
+    ``pop(k)`` takes the ``k`` most probable frontier nodes and returns ``(paths, allowed)`` to
+    expand; ``feed(rows)`` takes their log-probabilities (shape (k, vocab)) and grows the tree;
+    ``result()`` gives the :class:`~labeldist.records.MarginalScores` once ``finished``.
+    Parameters as :func:`marginal_search`.
+    """
+
+    def __init__(self, space, n_labels: int, settings: MarginalSettings = MarginalSettings(), *, constrained: bool,
+                 none_index: int | None = None):
+        self.space, self.n_labels, self.s = space, n_labels, settings
+        self.constrained, self.none_index = constrained, none_index
+        self.normalize = settings.normalize and constrained
+        self.tally = _Tally(max(len(space.candidates), n_labels))
+        self.outside = self.outside_w = 0.0
+        self.scored = self.bounded = self.expanded = 0
+        self.log_min = math.log(settings.min_path_prob) if settings.min_path_prob > 0 else -math.inf
+        self.counter = 0
+        self.frontier: list[_Node] = []
+        self._batch: list[_Node] = []
+        self._child(*self._fold((), space.initial()), 0.0, True)
+
+    @property
+    def finished(self) -> bool:
+        return not self.frontier or self.expanded >= self.s.max_nodes
+
+    def _fold(self, path: tuple[int, ...], state):
+        """Normalised search: append forced tokens (probability 1 under the constrained sampler)."""
+        if self.normalize:
+            while not self.space.done(state):
+                allowed = self.space.allowed(state)
+                if len(allowed) != 1:
+                    break
+                state = self.space.advance(state, allowed[0])
+                path = path + (int(allowed[0]),)
+        return path, state
+
+    def _child(self, path: tuple[int, ...], state, logp: float, keep: bool) -> None:
+        mass = math.exp(logp)
+        if self.space.done(state):
+            self.tally.answer(mass, self.space.labels_in(state), self.none_index)
+        elif keep and logp >= self.log_min and len(path) < self.s.max_depth:
+            self.counter += 1
+            heapq.heappush(self.frontier, _Node(-logp, self.counter, path, state))
+        else:
+            self.tally.prune(mass, self.space.labels_in(state), self.space.reachable(state))
+
+    def pop(self, k: int) -> tuple[list[tuple[int, ...]], list[tuple[int, ...] | None]]:
+        """The next batch: the ``k`` most probable frontier nodes (within the node budget)."""
+        k = min(k, len(self.frontier), self.s.max_nodes - self.expanded)
+        self._batch = [heapq.heappop(self.frontier) for _ in range(k)]
+        allowed = [tuple(self.space.allowed(n.state)) if self.constrained else None for n in self._batch]
+        self._allowed = allowed
+        return [n.path for n in self._batch], allowed
+
+    def feed(self, rows: np.ndarray) -> None:
+        """Grow the tree from the popped nodes' next-token log-probabilities, shape (k, vocab)."""
+        space, s, tally = self.space, self.s, self.tally
+        self.expanded += len(self._batch)
+        for node, row, ok in zip(self._batch, rows, self._allowed):
+            logp = -node.neg_logp
+            p_node = math.exp(logp)
+            if not self.constrained:
+                _free_children(node, logp, np.asarray(row), space, s, self._child, tally)
+                continue
+            ids = np.asarray(ok, dtype=np.int64)
+            lp = np.asarray(row[ids], dtype=np.float64)
+            known = ~np.isnan(lp)
+            self.scored += len(ids)
+            self.bounded += int((~known).sum())
+            unknown = 0.0
+            if not known.all():  # at most the row's smallest listed probability each, and what is unlisted
+                listed = np.asarray(row, dtype=np.float64)
+                listed = listed[~np.isnan(listed)]
+                rest = max(0.0, 1.0 - float(np.exp(listed).sum()))
+                unknown = min(float((~known).sum()) * float(np.exp(listed.min())) if listed.size else 1.0, rest)
+            ids, lp = ids[known], lp[known]
+            a_known = float(np.exp(lp).sum())
+            node_outside = max(0.0, 1.0 - a_known - unknown)
+            self.outside += p_node * node_outside
+            if self.normalize:
+                z = a_known + unknown
+                lp = lp - math.log(z) if z > 0 else lp
+                unknown = unknown / z if z > 0 else 0.0
+                self.outside_w += p_node
+            tally.prune(p_node * unknown, space.labels_in(node.state), space.reachable(node.state))
+            live = np.isfinite(lp)  # a child of probability 0 adds nothing
+            ids, lp = ids[live], lp[live]
+            order = np.argsort(-lp, kind="stable")
+            cum = np.cumsum(np.exp(lp[order]))
+            n_keep = int(np.searchsorted(cum, s.top_p * (cum[-1] if cum.size else 0.0) - 1e-12)) + 1
+            for k, j in enumerate(order):  # the nucleus: the smallest most-probable prefix reaching top_p
+                tok = int(ids[j])
+                path, state = self._fold(node.path + (tok,), space.advance(node.state, tok))
+                self._child(path, state, logp + float(lp[j]), k < n_keep)
+        self._batch = []
+
+    def result(self) -> MarginalScores:
+        for node in self.frontier:  # node budget spent
+            self.tally.prune(math.exp(-node.neg_logp), self.space.labels_in(node.state), self.space.reachable(node.state))
+        self.frontier = []
+        tally, n = self.tally, self.n_labels
+        e, certain, possible = tally.answers[:n], tally.certain[:n], tally.possible[:n]
+        rate = e / tally.explored if tally.explored > 0 else np.zeros(n)
+        exact_below = 1.0 if (self.normalize or not self.constrained) else 0.0
+        lower = e + exact_below * certain
+        upper = e + certain + possible + (0.0 if self.normalize or not self.constrained else self.outside)
+        estimate = np.clip(e + certain + possible * rate, lower, upper)
+        clip = lambda x: np.clip(x, 0.0, 1.0).tolist()  # noqa: E731 - float round-off only
+        return MarginalScores(
+            lower=clip(lower), upper=clip(upper), estimate=clip(estimate),
+            explored_mass=float(tally.explored), pruned_mass=float(tally.pruned),
+            outside_mass=float(self.outside / self.outside_w if self.normalize and self.outside_w > 0 else self.outside),
+            none_mass=float(tally.none),
+            n_answers=tally.n_answers, nodes_expanded=self.expanded, scored_values=self.scored,
+            bounded_values=self.bounded,
+            settings={**self.s.to_dict(), "decoding": "constrained" if self.constrained else "free",
+                      "estimate_rule": ESTIMATE_RULE},
+        )
+
+
 def marginal_search(expand: Expand, space, n_labels: int, settings: MarginalSettings = MarginalSettings(), *,
                     constrained: bool, none_index: int | None = None) -> MarginalScores:
     """Best-first search over the answers of one prompt; see the module docstring.
@@ -158,105 +283,39 @@ def marginal_search(expand: Expand, space, n_labels: int, settings: MarginalSett
     constrained : bool
         Search the grammar's answers (``space.allowed``) or free token paths.
     """
-    s = settings
-    n_cand = max(len(space.candidates), n_labels)
-    tally = _Tally(n_cand)
-    normalize = s.normalize and constrained
-    outside = outside_w = 0.0
-    scored = bounded = 0
-    log_min = math.log(s.min_path_prob) if s.min_path_prob > 0 else -math.inf
-    counter = 0
-    frontier: list[_Node] = []
+    search = MarginalSearch(space, n_labels, settings, constrained=constrained, none_index=none_index)
+    while not search.finished:
+        paths, allowed = search.pop(settings.batch_nodes)
+        search.feed(expand(paths, allowed))
+    return search.result()
 
-    def fold(path: tuple[int, ...], state):
-        """Normalised search: append forced tokens (probability 1 under the constrained sampler)."""
-        if normalize:
-            while not space.done(state):
-                allowed = space.allowed(state)
-                if len(allowed) != 1:
-                    break
-                state = space.advance(state, allowed[0])
-                path = path + (int(allowed[0]),)
-        return path, state
 
-    def child(path: tuple[int, ...], state, logp: float, keep: bool) -> None:
-        nonlocal counter
-        mass = math.exp(logp)
-        if space.done(state):
-            tally.answer(mass, space.labels_in(state), none_index)
-        elif keep and logp >= log_min and len(path) < s.max_depth:
-            counter += 1
-            heapq.heappush(frontier, _Node(-logp, counter, path, state))
-        else:
-            tally.prune(mass, space.labels_in(state), space.reachable(state))
-
-    root_path, root_state = fold((), space.initial())
-    child(root_path, root_state, 0.0, True)
-    expanded = 0
-    while frontier and expanded < s.max_nodes:
-        batch = [heapq.heappop(frontier) for _ in range(min(s.batch_nodes, len(frontier), s.max_nodes - expanded))]
-        allowed = [tuple(space.allowed(n.state)) if constrained else None for n in batch]
-        rows = expand([n.path for n in batch], allowed)
-        expanded += len(batch)
-        for node, row, ok in zip(batch, rows, allowed):
-            logp = -node.neg_logp
-            p_node = math.exp(logp)
-            if constrained:
-                ids = np.asarray(ok, dtype=np.int64)
-                lp = np.asarray(row[ids], dtype=np.float64)
-                known = ~np.isnan(lp)
-                scored += len(ids)
-                bounded += int((~known).sum())
-                unknown = 0.0
-                if not known.all():  # at most the row's smallest listed probability each, and what is unlisted
-                    listed = np.asarray(row, dtype=np.float64)
-                    listed = listed[~np.isnan(listed)]
-                    rest = max(0.0, 1.0 - float(np.exp(listed).sum()))
-                    unknown = min(float((~known).sum()) * float(np.exp(listed.min())) if listed.size else 1.0, rest)
-                ids, lp = ids[known], lp[known]
-                a_known = float(np.exp(lp).sum())
-                node_outside = max(0.0, 1.0 - a_known - unknown)
-                if normalize:
-                    z = a_known + unknown
-                    lp = lp - math.log(z) if z > 0 else lp
-                    unknown = unknown / z if z > 0 else 0.0
-                    outside += p_node * node_outside
-                    outside_w += p_node
-                else:
-                    outside += p_node * node_outside
-                tally.prune(p_node * unknown, space.labels_in(node.state), space.reachable(node.state))
-                live = np.isfinite(lp)  # a child of probability 0 adds nothing
-                ids, lp = ids[live], lp[live]
-                order = np.argsort(-lp, kind="stable")
-                probs = np.exp(lp[order])
-                total = probs.sum()
-                cum = np.cumsum(probs)
-                n_keep = int(np.searchsorted(cum, s.top_p * total - 1e-12)) + 1  # smallest prefix reaching top_p
-                for k, j in enumerate(order):
-                    tok = int(ids[j])
-                    path, state = fold(node.path + (tok,), space.advance(node.state, tok))
-                    child(path, state, logp + float(lp[j]), k < n_keep)
-            else:
-                _free_children(node, logp, np.asarray(row), space, s, child, tally)
-    for node in frontier:  # node budget spent
-        tally.prune(math.exp(-node.neg_logp), space.labels_in(node.state), space.reachable(node.state))
-
-    real = slice(0, n_labels)
-    e, certain, possible = tally.answers[real], tally.certain[real], tally.possible[real]
-    rate = e / tally.explored if tally.explored > 0 else np.zeros(n_labels)
-    exact_below = 1.0 if (normalize or not constrained) else 0.0
-    lower = e + exact_below * certain
-    upper = e + certain + possible + (0.0 if normalize or not constrained else outside)
-    estimate = e + certain + possible * rate
-    clip = lambda x: np.clip(x, 0.0, 1.0).tolist()  # noqa: E731 - float round-off only
-    return MarginalScores(
-        lower=clip(lower), upper=clip(upper), estimate=clip(np.clip(estimate, lower, upper)),
-        explored_mass=float(tally.explored), pruned_mass=float(tally.pruned),
-        outside_mass=float(outside / outside_w if normalize and outside_w > 0 else outside),
-        none_mass=float(tally.none) if none_index is not None or not constrained else None,
-        n_answers=tally.n_answers, nodes_expanded=expanded, scored_values=scored, bounded_values=bounded,
-        settings={**s.to_dict(), "decoding": "constrained" if constrained else "free", "estimate_rule": ESTIMATE_RULE},
-    )
+def marginal_search_many(expand_many: Callable, n_items: int, space, n_labels: int,
+                         settings: MarginalSettings = MarginalSettings(), *, constrained: bool,
+                         none_index: int | None = None) -> list[MarginalScores]:
+    """The searches of ``n_items`` examples advanced together: each round takes up to ``batch_nodes``
+    nodes from every unfinished search and expands them in one call, ``expand_many(owners, paths,
+    allowed)`` (``owners[i]``: the example of path ``i``), so a forward serves many examples at once.
+    Each example's search is the one :func:`marginal_search` does."""
+    searches = [MarginalSearch(space, n_labels, settings, constrained=constrained, none_index=none_index)
+                for _ in range(n_items)]
+    while True:
+        live = [(i, s) for i, s in enumerate(searches) if not s.finished]
+        if not live:
+            break
+        owners, paths, allowed, sizes = [], [], [], []
+        for i, s in live:
+            p, a = s.pop(settings.batch_nodes)
+            owners += [i] * len(p)
+            paths += p
+            allowed += a
+            sizes.append(len(p))
+        rows = expand_many(owners, paths, allowed)
+        at = 0
+        for (i, s), k in zip(live, sizes):
+            s.feed(rows[at:at + k])
+            at += k
+    return [s.result() for s in searches]
 
 
 def _free_children(node: _Node, logp: float, row: np.ndarray, space, s: MarginalSettings, child, tally) -> None:
@@ -266,7 +325,7 @@ def _free_children(node: _Node, logp: float, row: np.ndarray, space, s: Marginal
     lp = np.where(np.isnan(row), -np.inf, row.astype(np.float64))
     # only tokens that could pass the path threshold, or end the answer, are looked at one by one
     floor = math.log(s.min_path_prob) - logp if s.min_path_prob > 0 else -math.inf
-    cand = np.flatnonzero(lp >= min(floor, np.sort(lp)[-1]))
+    cand = np.flatnonzero(lp >= min(floor, lp.max()))
     if cand.size > 512:
         cand = cand[np.argsort(-lp[cand])[:512]]
     order = cand[np.argsort(-lp[cand], kind="stable")]

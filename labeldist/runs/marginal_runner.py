@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
-from labeldist.estimators.marginal import MarginalSettings, marginal_search
+from labeldist.estimators.marginal import MarginalSettings, marginal_search_many
 from labeldist.labels.llamaguard import grammar_for
 from labeldist.labels.spans import FreeAnswerReader
 from labeldist.methods import MARGINAL_GROUP
@@ -30,22 +30,29 @@ def free_reader(label_set: LabelSet, backend: Backend, pieces, *, required: bool
 
 
 class MarginalScorer:
-    """Runs :func:`~labeldist.estimators.marginal.marginal_search` for one example at a time."""
+    """Runs the marginal searches of a batch of examples together
+    (:func:`~labeldist.estimators.marginal.marginal_search_many`): every forward serves the
+    frontier nodes of all the batch's unfinished searches."""
 
     def __init__(self, backend: Backend, label_set: LabelSet, space, settings: MarginalSettings, *, constrained: bool):
         self.backend, self.label_set, self.space, self.settings = backend, label_set, space, settings
         self.constrained = constrained
         self.none_index = label_set.n_labels if label_set.multilabel else None
 
-    def score(self, rec: ExampleRecord, prompt: PromptIds) -> None:
+    def score(self, records: list[ExampleRecord], prompts: list[PromptIds]) -> None:
+        """Fill ``rec.marginal`` and ``rec.cost`` for every record. The batch's forward tokens are
+        shared out to the examples in proportion to the nodes each expanded (they share forwards)."""
         before = self.backend.stats.get("forward_tokens", 0)
 
-        def expand(paths, allowed):
-            return self.backend.expand(prompt, paths, allowed=allowed)
+        def expand(owners, paths, allowed):
+            return self.backend.expand([prompts[i] for i in owners], paths, allowed=allowed)
 
-        res = marginal_search(expand, self.space, self.label_set.n_labels, self.settings,
-                              constrained=self.constrained, none_index=self.none_index)
-        res.forward_tokens = int(self.backend.stats.get("forward_tokens", 0) - before)
-        rec.marginal = res
-        rec.cost[MARGINAL_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), forward_tokens=res.forward_tokens,
-                                             generated_tokens=res.nodes_expanded)
+        results = marginal_search_many(expand, len(records), self.space, self.label_set.n_labels, self.settings,
+                                       constrained=self.constrained, none_index=self.none_index)
+        total = int(self.backend.stats.get("forward_tokens", 0) - before)
+        nodes = sum(r.nodes_expanded for r in results) or 1
+        for rec, prompt, res in zip(records, prompts, results):
+            res.forward_tokens = int(round(total * res.nodes_expanded / nodes))
+            rec.marginal = res
+            rec.cost[MARGINAL_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), forward_tokens=res.forward_tokens,
+                                                 generated_tokens=res.nodes_expanded)

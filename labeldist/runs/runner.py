@@ -210,8 +210,7 @@ class Classifier:
             for rec, ex in zip(records, examples):
                 self.breakdown.score(rec, ex)
         if self.marginal is not None:
-            for rec, ex in zip(records, examples):
-                self.marginal.score(rec, self.build_prompt(ex.text))
+            self.marginal.score(records, [self.build_prompt(ex.text) for ex in examples])
         for rec in records:
             apply_methods(rec, self.specs, self.label_set, self.config.estimate_options)
         return records

@@ -39,7 +39,7 @@ class TableBackend(Backend):
         with np.errstate(divide="ignore"):
             return np.log(probs)
 
-    def expand(self, prompt, paths, *, allowed=None):
+    def expand(self, prompts, paths, *, allowed=None):
         self.stats["forward_calls"] += 1
         self.stats["expanded_paths"] += len(paths)
         self.expanded += [tuple(p) for p in paths]

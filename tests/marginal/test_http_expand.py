@@ -48,9 +48,9 @@ def test_served_expansion_gives_the_same_marginal_or_wider_bounds(tok, ids, exac
     prompt = clf.build_prompt("x")
     http = served(table, len(prompt.ids), k=2, exact=exact)
     settings = MarginalSettings(top_p=1.0, min_path_prob=0.0, max_depth=100)
-    rows = http.expand(prompt, [(), (ids["S"],)], allowed=[(ids["S"], ids["NONE"]), (ids["ONE"], ids["TWO"])])
+    rows = http.expand([prompt] * 2, [(), (ids["S"],)], allowed=[(ids["S"], ids["NONE"]), (ids["ONE"], ids["TWO"])])
     assert rows.shape == (2, len(tok)) and np.isnan(rows).sum() > 0  # only the top-k (and exact) are known
-    res = marginal_search(lambda p, a: http.expand(prompt, p, allowed=a), clf.grammar, 3, settings,
+    res = marginal_search(lambda p, a: http.expand([prompt] * len(p), p, allowed=a), clf.grammar, 3, settings,
                           constrained=True, none_index=3)
     want = np.array([P_EXACT[l] for l in LS.labels])
     if exact == "echo":  # allowed tokens outside the top-k are scored exactly: the same values

@@ -62,7 +62,7 @@ def test_marginal_without_pruning_equals_brute_force_enumeration(smol_backend, n
     assert len(answers(clf.grammar)) == 1 + 3 + 6 + 6  # none, then every ordered set of distinct labels
     prompt = clf.build_prompt("I can't believe you broke it, I'm furious")
     before = smol_backend.stats["forward_tokens"]
-    res = marginal_search(lambda p, a: smol_backend.expand(prompt, p, allowed=a), clf.grammar, 3,
+    res = marginal_search(lambda p, a: smol_backend.expand([prompt] * len(p), p, allowed=a), clf.grammar, 3,
                           MarginalSettings(**{**NO_PRUNING.to_dict(), "normalize": normalize}), constrained=True,
                           none_index=3)
     cost = smol_backend.stats["forward_tokens"] - before
@@ -83,9 +83,10 @@ def test_node_tree_equals_full_forwards_and_costs_only_new_tokens(tiny_backend):
     rng = np.random.default_rng(0)
     paths = [()] + [tuple(int(x) for x in rng.integers(100, 2000, size=k)) for k in (1, 2, 3)]
     paths += [paths[3] + (7,), paths[3] + (8, 9), paths[1] + (11,)]  # children of expanded nodes
-    root = tiny_backend.expand(prompt, paths[:1])  # the prompt: its prefix from the cache, its query prefilled once
+    expand = lambda ps: tiny_backend.expand([prompt] * len(ps), ps)  # noqa: E731
+    root = expand(paths[:1])  # the prompt: its prefix from the cache, its query prefilled once
     before = dict(tiny_backend.stats)
-    got = np.concatenate([root, tiny_backend.expand(prompt, paths[1:4]), tiny_backend.expand(prompt, paths[4:])])
+    got = np.concatenate([root, expand(paths[1:4]), expand(paths[4:])])
     for path, row in zip(paths, got):
         with torch.no_grad():
             ref = torch.log_softmax(tiny_backend.model(torch.tensor([list(prompt.ids) + list(path)])).logits[0, -1], -1)
@@ -122,3 +123,26 @@ def test_run_records_the_three_methods_and_they_recompute_from_records(tiny_back
                     assert rec.methods["conditional"][j] == pytest.approx(np.exp(sum(g.grammar_logprobs[sp.start:sp.end])))
                     assert rec.methods["joint"][j] <= m.lower[j] + 1e-5  # (two forward paths: fp32 round-off)
             assert m.explored_mass + m.pruned_mass == pytest.approx(1.0, abs=1e-6)
+
+
+def test_searches_of_a_batch_share_forwards_and_give_each_items_own_result(tiny_backend):
+    from labeldist.estimators.marginal import marginal_search_many
+
+    clf = Classifier(tiny_backend, LS, RunConfig(methods=("marginal",), prompt=PromptConfig(shots=2)), DEMOS)
+    prompts = [clf.build_prompt(t) for t in ["what a day", "go away", "eek", "the bus is late"]]
+    settings = MarginalSettings(min_path_prob=0.001)
+    alone, calls_alone = [], 0
+    for p in prompts:
+        before = tiny_backend.stats["forward_calls"]
+        alone.append(marginal_search(lambda q, a, p=p: tiny_backend.expand([p] * len(q), q), clf.grammar, 3, settings,
+                                     constrained=True, none_index=3))
+        calls_alone += tiny_backend.stats["forward_calls"] - before
+    before = tiny_backend.stats["forward_calls"]
+    together = marginal_search_many(lambda o, q, a: tiny_backend.expand([prompts[i] for i in o], q), len(prompts),
+                                    clf.grammar, 3, settings, constrained=True, none_index=3)
+    calls_together = tiny_backend.stats["forward_calls"] - before
+    for a, b in zip(alone, together):
+        np.testing.assert_allclose(a.lower, b.lower, atol=1e-5)
+        np.testing.assert_allclose(a.upper, b.upper, atol=1e-5)
+        assert a.nodes_expanded == b.nodes_expanded
+    assert calls_together < calls_alone / 2  # one forward per round serves every item's frontier

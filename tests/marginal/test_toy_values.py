@@ -69,7 +69,7 @@ P_EXACT = {"s1": 0.126 + 0.0756 + 0.0084, "s10": 0.21 + 0.0756, "s2": 0.28 + 0.0
 
 def search(backend, clf, settings):
     prompt = clf.build_prompt("x")
-    return marginal_search(lambda paths, allowed: backend.expand(prompt, paths, allowed=allowed), clf.grammar, 3,
+    return marginal_search(lambda paths, allowed: backend.expand([prompt] * len(paths), paths, allowed=allowed), clf.grammar, 3,
                            settings, constrained=True, none_index=3)
 
 
