@@ -56,7 +56,8 @@ def estimate_all(steps, parsed, label_set):
 
 def test_no_label_token_falls_back_and_is_reported():
     probs, fallbacks = estimate_all([], [], LS)
-    assert fallbacks == ["first_step", "compare_to_none", "max_over_generations"]
+    # (the token-level methods have no per-token log-probabilities in this record either)
+    assert fallbacks == ["first_step", "compare_to_none", "max_over_generations", "conditional", "joint"]
     np.testing.assert_allclose(probs["first_step"], [1 / 3, 1 / 3])
     np.testing.assert_allclose(no_label_fallback(LS), [1 / 3, 1 / 3])
 
@@ -64,7 +65,7 @@ def test_no_label_token_falls_back_and_is_reported():
 def test_single_label_has_no_compare_to_none():
     single = LabelSet(("a", "b"), multilabel=False)
     probs, _ = estimate_all([step(np.log([0.75, 0.25]))], ["a"], single)
-    assert set(probs) == {"first_step", "hard"}
+    assert set(probs) == {"first_step", "hard", "conditional", "joint"}
     np.testing.assert_allclose(probs["first_step"], [0.75, 0.25])
     with pytest.raises(ValueError):
         compare_to_none([step([0.0, 0.0])], single)

@@ -4,6 +4,7 @@ decoding gives the same tokens, the same label steps and the same probabilities.
 import numpy as np
 import pytest
 
+from labeldist.methods import METHODS
 from labeldist.prompts.fewshot import PromptConfig
 from labeldist.records import Example, LabelSet
 from labeldist.runs.runner import Classifier, RunConfig, run_examples
@@ -39,6 +40,15 @@ def test_constrained_equals_free_where_the_free_answer_follows_the_grammar(smol_
         assert [s.label for s in c.steps] == [s.label for s in f.steps]
         for sc, sf in zip(c.steps, f.steps):
             np.testing.assert_allclose(sc.scores, sf.scores, atol=1e-4)
+        # the token-level methods see the same labels and the same model log-probabilities; their values differ
+        # by definition (constrained: the constrained sampler's probabilities, free: the model's from the first token)
+        assert [(s.label, s.start + n_open, s.end + n_open) for s in c.generation.label_spans] == \
+            [(s.label, s.start, s.end) for s in f.generation.label_spans]
+        cl, fl = np.array(c.generation.token_logprobs, dtype=float), np.array(f.generation.token_logprobs, dtype=float)
+        ok = ~np.isnan(cl)
+        np.testing.assert_allclose(cl[ok], fl[n_open:][ok], atol=1e-4)
         for m in c.methods:
+            if "token_logprobs" in METHODS[m].reads:
+                continue
             np.testing.assert_allclose(c.methods[m], f.methods[m], atol=1e-5, err_msg=m)
     assert same >= 2, "SmolLM2 should answer at least two of these texts in the demos' format"

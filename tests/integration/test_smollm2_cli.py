@@ -48,7 +48,8 @@ def test_records_hold_everything_needed(run_dir):
     assert man.model.sha256.startswith("b179c952") and man.model.dtype == "fp32"
     assert man.environment["versions"]["torch"].startswith("2.13.0")
     assert man.config["run"]["prompt"]["seed"] == 0 and len(man.prompt.demos) == 3
-    assert man.methods == ["first_step", "compare_to_none", "hard", "max_over_generations", "unary", "binary"]
+    assert man.methods == ["first_step", "compare_to_none", "hard", "max_over_generations", "conditional", "joint",
+                           "unary", "binary"]
     assert man.train_base_rates is not None and man.complete is True
     for r in recs:
         # t1: annotators [joy], [joy, surprise], [surprise] -> joy 2/3, anger 0, surprise 2/3
