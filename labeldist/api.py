@@ -259,6 +259,7 @@ def run(
     config: RunConfig | None = None,
     demo_pool: Sequence[Example] = (),
     train_pool: Sequence[Example] | None = None,
+    dev_pool: Sequence[Example] | None = None,
     data_source: dict | None = None,
     backend: Backend | None = None,
     progress: bool = True,
@@ -267,7 +268,8 @@ def run(
     """Classify ``examples`` into a run directory, resuming if it already holds the same run.
 
     ``train_pool`` (default: ``demo_pool``) gives the train-split base rates recorded for the
-    evaluation's base-rate baseline. The directory is created only after the model, demos
+    evaluation's base-rate baseline, and the items the supervised methods are fitted on;
+    ``dev_pool`` the items they choose hyperparameters on (default: a seeded share of train). The directory is created only after the model, demos
     and label tokens are ready and every example has been validated, so a bad input never
     leaves a partial run behind.
     """
@@ -303,6 +305,10 @@ def run(
         train_base_rates=train_base_rates(demo_pool if train_pool is None else train_pool, label_set),
     )
     store = RunStore.open(out_dir, manifest)
+    if clf.supervised is not None:
+        info = clf.supervised.prepare(out_dir, demo_pool if train_pool is None else train_pool, dev_pool,
+                                      {e.id for e in examples}, progress=progress)
+        store.update_manifest(supervised=info)
     records, summary = run_examples(clf, examples, store=store, progress=progress)
     store.update_manifest(summary=summary, n_examples=len(examples), example_ids_sha256=ids_digest, complete=True)
     return RunResult(Path(out_dir), label_set, records, clf.method_names, summary)

@@ -8,7 +8,13 @@ import json
 from pathlib import Path
 
 from labeldist.cli.data_options import add_layout_options, layout_from_args
-from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
+from labeldist.cli.options import (
+    add_model_options,
+    add_prompt_options,
+    add_supervised_options,
+    backend_options,
+    run_config,
+)
 from labeldist.data.testsets import TEST_SET_KINDS
 
 DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
@@ -35,6 +41,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON summary object on stdout and nothing else")
     add_model_options(p)
     add_prompt_options(p)
+    add_supervised_options(p)
     return p
 
 
@@ -55,7 +62,7 @@ def _select(examples, args, multilabel: bool) -> tuple[list, dict[str, list[int]
 
 
 def load_inputs(args):
-    """(examples, label_set, demo_pool, train_pool, data_source) from --data/--dataset and the split options.
+    """(examples, label_set, demo_pool, train_pool, dev_pool, data_source) from --data/--dataset and the split options.
 
     ``train_pool`` is the demo split (or --demos file) whatever --shots says: the base rates come from it.
     """
@@ -97,7 +104,9 @@ def load_inputs(args):
             f"no demonstrations: the data has no {args.demo_split!r} split to draw {args.shots} demos from",
             "pass --demos FILE, --demo-split NAME, or --shots 0 for zero-shot",
         )
-    return examples, ds.label_set, pool, train, source
+    # The dev split fits calibrators and supervised methods' hyperparameters, unless it is evaluated.
+    dev = list(ds.split("dev")) if "dev" in ds.splits and "dev" not in split.split("+") else None
+    return examples, ds.label_set, pool, train, dev, source
 
 
 def default_out(source: dict, config) -> Path:
@@ -111,12 +120,12 @@ def run(args) -> int:
 
     from labeldist.prompts.presets import preset_for
 
-    examples, label_set, pool, train, source = load_inputs(args)
+    examples, label_set, pool, train, dev, source = load_inputs(args)
     config = run_config(args, preset=preset_for(args.dataset, multilabel=label_set.multilabel, task=args.task))
     out = Path(args.out) if args.out else default_out(source, config)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
-    res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, data_source=source,
-                  backend=backend, progress=not args.quiet)
+    res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, dev_pool=dev,
+                  data_source=source, backend=backend, progress=not args.quiet)
     if args.json:
         from labeldist.cli.output import print_json
 

@@ -66,6 +66,37 @@ def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
     g.add_argument("--max-binary-pairs", type=int, default=820, help="refuse binary breakdown above this many pair prompts per item")
 
 
+def add_supervised_options(p: argparse.ArgumentParser) -> None:
+    from labeldist.runs.supervised import TARGET_KINDS, SupervisedConfig
+
+    d = SupervisedConfig()
+    g = p.add_argument_group("supervised methods (--methods probe,encoder,sft): fitted on the train split, chosen on dev")
+    g.add_argument("--train-n", type=int, default=d.train_n, help=f"train items to fit on, a seeded sample (default {d.train_n})")
+    g.add_argument("--dev-n", type=int, default=d.dev_n, help=f"dev items to choose on (default {d.dev_n})")
+    g.add_argument("--targets", choices=list(TARGET_KINDS), default=None,
+                   help="soft: annotator fractions (default where every item has them); hard: aggregate gold")
+    g.add_argument("--probe-layer", type=int, default=d.probe_layer, help="hidden layer of the probe features (default -1, the last)")
+    g.add_argument("--probe-pca", type=int, default=None, help="PCA components before the probe (default: none)")
+    g.add_argument("--encoder", default=None, help="a local Hugging Face encoder directory (default: the installed MiniLM)")
+    g.add_argument("--label-names-first", action="store_true", help="encoder: put the label names before the text (Demux-style)")
+    g.add_argument("--encoder-epochs", type=int, default=d.encoder_epochs, help=f"most encoder epochs, early-stopped on dev (default {d.encoder_epochs})")
+    g.add_argument("--sft-epochs", type=int, default=d.sft_epochs, help=f"LoRA epochs (default {d.sft_epochs})")
+    g.add_argument("--sft-train-n", type=int, default=None, help="train items for LoRA (default: --train-n)")
+    g.add_argument("--lora-r", type=int, default=d.lora_r, help=f"LoRA rank (default {d.lora_r}, the reference's)")
+    g.add_argument("--adapter", default=None, help="reuse a trained LoRA adapter directory instead of training one")
+
+
+def supervised_config(args: argparse.Namespace):
+    from labeldist.runs.supervised import SupervisedConfig
+
+    if not hasattr(args, "train_n"):
+        return SupervisedConfig()
+    return SupervisedConfig(train_n=args.train_n, dev_n=args.dev_n, targets=args.targets, probe_layer=args.probe_layer,
+                            probe_pca=args.probe_pca, encoder=args.encoder, label_names_first=args.label_names_first,
+                            encoder_epochs=args.encoder_epochs, sft_epochs=args.sft_epochs,
+                            sft_train_n=args.sft_train_n, lora_r=args.lora_r, adapter=args.adapter)
+
+
 def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
     """The run's config: explicit flags, else the preset's fields, else the generic defaults."""
     from labeldist.prompts.fewshot import PromptConfig
@@ -91,7 +122,7 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
         prompt=prompt, batch_size=args.batch_size, decoding=args.decoding, breakdown_token_form=args.token_form,
         binary_both_orders=not args.binary_one_order, binary_hard=args.binary_hard,
-        max_binary_pairs=args.max_binary_pairs,
+        max_binary_pairs=args.max_binary_pairs, supervised=supervised_config(args),
     )
 
 

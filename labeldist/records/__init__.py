@@ -21,6 +21,7 @@ from labeldist.records.labels import NONE_LABEL, LabelSet, normalize_label
 from labeldist.records.manifest import LAYOUT_VERSION, Manifest, ModelInfo, ResolvedPrompt, RunSummary
 from labeldist.records.prompt import PromptIds
 from labeldist.records.run import (
+    AdaptedGeneration,
     BinaryScores,
     ExampleRecord,
     GenerationDiagnostics,
@@ -32,7 +33,7 @@ from labeldist.records.run import (
 from labeldist.records.steps import StepScores
 
 __all__ = [
-    "LAYOUT_VERSION", "NONE_LABEL", "BinaryScores", "Dataset", "Example", "ExampleRecord", "GenerationDiagnostics",
+    "LAYOUT_VERSION", "NONE_LABEL", "AdaptedGeneration", "BinaryScores", "Dataset", "Example", "ExampleRecord", "GenerationDiagnostics",
     "GenerationRecord", "HumanDistribution", "HumanKind", "LabelSet", "Manifest", "MethodDiagnostics", "ModelInfo",
     "PromptIds", "ResolvedPrompt", "RunSummary", "StageCost", "StepScores", "UnaryScores", "normalize_label",
 ]

@@ -21,6 +21,8 @@ JSON layout of one line (layout version 2)::
      "binary": {"pairs": [[int, int]], "scores": {word: [[float]]}, "pair_probs": [float],
                 "position_disagreement": float|null,
                 "scored_values": int, "bounded_scores": int} | null,
+     "artefact_probs": {method: [L floats]},       # supervised methods: the fitted model's output
+     "adapted": {"generation": {...}, "steps": [...]} | null,   # the LoRA-adapted model's answer (SFT)
      "methods": {method: [L floats]},              # per-label probabilities, labels order
      "method_diagnostics": {method: {"fallback": bool}},
      "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
@@ -134,6 +136,21 @@ class BinaryScores:
 
 
 @dataclass
+class AdaptedGeneration:
+    """The greedy answer of the LoRA-adapted model (the SFT methods read it like the base answer)."""
+
+    generation: GenerationRecord
+    steps: list[StepScores] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"generation": self.generation.to_dict(), "steps": [s.to_dict() for s in self.steps]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AdaptedGeneration":
+        return cls(GenerationRecord.from_dict(d["generation"]), [StepScores.from_dict(s) for s in d.get("steps", [])])
+
+
+@dataclass
 class MethodDiagnostics:
     """Per method and example: ``fallback`` is True when the method had nothing to read and the
     example got the no-label fallback (1/L′ per label), which runs count and report."""
@@ -164,6 +181,8 @@ class ExampleRecord:
     steps: list[StepScores] = field(default_factory=list)
     unary: UnaryScores | None = None
     binary: BinaryScores | None = None
+    artefact_probs: dict[str, list[float]] = field(default_factory=dict)
+    adapted: AdaptedGeneration | None = None
     methods: dict[str, list[float]] = field(default_factory=dict)
     method_diagnostics: dict[str, MethodDiagnostics] = field(default_factory=dict)
     cost: dict[str, StageCost] = field(default_factory=dict)
@@ -189,6 +208,8 @@ class ExampleRecord:
             "steps": [s.to_dict() for s in self.steps],
             "unary": None if self.unary is None else self.unary.to_dict(),
             "binary": None if self.binary is None else self.binary.to_dict(),
+            "artefact_probs": {k: [float(x) for x in v] for k, v in self.artefact_probs.items()},
+            "adapted": None if self.adapted is None else self.adapted.to_dict(),
             "methods": {k: [float(x) for x in v] for k, v in self.methods.items()},
             "method_diagnostics": {k: asdict(v) for k, v in self.method_diagnostics.items()},
             "cost": {k: asdict(v) for k, v in self.cost.items()},
@@ -215,6 +236,9 @@ class ExampleRecord:
             rec.unary = UnaryScores.from_dict(d["unary"])
         if d.get("binary") is not None:
             rec.binary = BinaryScores.from_dict(d["binary"])
+        rec.artefact_probs = {k: list(v) for k, v in (d.get("artefact_probs") or {}).items()}
+        if d.get("adapted") is not None:
+            rec.adapted = AdaptedGeneration.from_dict(d["adapted"])
         rec.method_diagnostics = {k: MethodDiagnostics(**v) for k, v in d.get("method_diagnostics", {}).items()}
         rec.cost = {k: StageCost(**v) for k, v in d.get("cost", {}).items()}
         return rec

@@ -46,6 +46,7 @@ from labeldist.prompts.demos import default_strategy, sample_demos
 from labeldist.prompts.fewshot import FewShotPrompter, PromptConfig
 from labeldist.records import (
     NONE_LABEL,
+    AdaptedGeneration,
     Example,
     ExampleRecord,
     GenerationDiagnostics,
@@ -55,6 +56,7 @@ from labeldist.records import (
     RunSummary,
     StageCost,
 )
+from labeldist.runs.supervised import SupervisedConfig, SupervisedStage
 from labeldist.streams import StreamLog
 
 
@@ -80,6 +82,7 @@ class RunConfig:
     binary_both_orders: bool = True
     binary_hard: bool = False
     max_binary_pairs: int = 820
+    supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", check_groups(self.methods))
@@ -117,8 +120,13 @@ class Classifier:
                                   rng=self.streams.rng("demos") if shots else None)
         self.prompter = FewShotPrompter(pc, label_set, self.demos, backend.tokenizer,
                                         order_rng=self.streams.rng("label_order") if pc.label_order == "random" else None)
-        self.generates = reads_any(self.specs, "steps", "answer")
-        self.constrained = self.generates and config.decoding == "constrained"
+        self.supervised = SupervisedStage(self, config.supervised, self.specs) \
+            if any(s.family == "supervised" for s in self.specs) else None
+        self.generates = reads_any(self.specs, "steps", "answer", "hidden_states")  # the adapted answer: its own pass
+        if reads_any(self.specs, "adapted_steps", "adapted_answer") and config.backend != "hf":
+            raise LabeldistError("the sft methods train and run a LoRA adapter on a local model", "use --backend hf")
+        answers = self.generates or reads_any(self.specs, "adapted_steps", "adapted_answer")
+        self.constrained = answers and config.decoding == "constrained"
         self.grammar = AnswerGrammar(label_set, backend.tokenizer, self.prompter.pieces) if self.constrained else None
         self.token_map: LabelTokenMap = build_label_token_map(
             label_set, backend.tokenizer, self.prompter.slot_contexts,
@@ -166,22 +174,35 @@ class Classifier:
     def classify_batch(self, examples: Sequence[Example]) -> list[ExampleRecord]:
         """Records for a batch of examples, every selected method computed."""
         records = [ExampleRecord.from_example(ex) for ex in examples]
+        gens = None
         if self.generates:
-            self._generate(records, examples)
+            hidden = self.supervised is not None and self.supervised.wants_hidden
+            gens = self.generate_answers(records, examples, want_hidden=hidden,
+                                         hidden_layer=self.config.supervised.probe_layer)
         if self.breakdown is not None:
             for rec, ex in zip(records, examples):
                 self.breakdown.score(rec, ex)
+        if self.supervised is not None:
+            if not self.supervised.info:
+                raise LabeldistError("the supervised methods are not fitted yet", "use labeldist run (or api.run)")
+            self.supervised.score(records, examples, gens)
         for rec in records:
             apply_methods(rec, self.specs, self.label_set, self.config.estimate_options)
         return records
 
-    def _generate(self, records: Sequence[ExampleRecord], examples: Sequence[Example]) -> None:
-        """One batched greedy generation for the batch: answer, label steps, parsed labels."""
+    def generate_answers(self, records: Sequence[ExampleRecord], examples: Sequence[Example], *,
+                         want_hidden: bool = False, hidden_layer: int = -1, adapted: bool = False):
+        """One batched greedy generation for the batch: each record's answer, label steps and parsed
+        labels (``rec.generation`` / ``rec.steps``, or ``rec.adapted`` for the LoRA-adapted model).
+        Returns the backend's generations (with hidden states when asked)."""
         pc = self.config.prompt
         tok = self.backend.tokenizer
         prompts = [self.build_prompt(ex.text) for ex in examples]
-        gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids, max_new_tokens=self.max_new_tokens,
-                                     stop=[] if self.constrained else self.prompter.stop, constraint=self.grammar)
+        kw = dict(candidate_ids=self.token_map.flat_ids, max_new_tokens=self.max_new_tokens,
+                  stop=[] if self.constrained else self.prompter.stop, constraint=self.grammar)
+        if want_hidden:
+            kw.update(want_hidden=True, hidden_layer=hidden_layer)
+        gens = self.backend.generate(prompts, **kw)
         prefilled = self.prompter.pieces.opening if self.constrained else ""
         for rec, prompt, gen in zip(records, prompts, gens):
             text = tok.decode(gen.ids)
@@ -200,13 +221,19 @@ class Classifier:
                 parsed = parse_answer(text[:end], self.label_set, pc.label_format, pc.json_key)
             # Only the steps the estimators read count: other steps of a served model are bounded by design.
             at_steps = gen.bounded[[st.position for st in steps]] if steps else gen.bounded[:0]
-            rec.generation = GenerationRecord(
+            record = GenerationRecord(
                 text=text, ids=list(gen.ids), parsed=list(parsed.labels), unknown=list(parsed.unknown),
                 stop_reason=gen.stop_reason, prefilled=prefilled,
                 diagnostics=GenerationDiagnostics(well_formed=parsed.well_formed, scored_values=int(at_steps.size),
                                                   bounded_scores=int(at_steps.sum()), constrained=self.constrained))
-            rec.steps = steps
-            rec.cost[GENERATION_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
+            cost = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
+            if adapted:
+                rec.adapted = AdaptedGeneration(record, steps)
+                rec.cost["adapted"] = cost
+            else:
+                rec.generation, rec.steps = record, steps
+                rec.cost[GENERATION_GROUP] = cost
+        return gens
 
 
 def summarize(records: Sequence[ExampleRecord]) -> RunSummary:
