@@ -183,6 +183,11 @@ for _s in _SPECS:
 del _s
 
 
+def unsupervised_groups() -> tuple[str, ...]:
+    """Groups whose methods need no training data: what `classify` and the demo can run."""
+    return tuple(g for g, names in GROUPS.items() if all(METHODS[m].family != "supervised" for m in names))
+
+
 def get_method(name: str) -> MethodSpec:
     try:
         return METHODS[name]
