@@ -105,7 +105,8 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
 
     preset = preset or generic_preset(args.task or "labels", not getattr(args, "single_label", False))
     prompt = PromptConfig(
-        instruction=args.instruction if args.instruction is not None else preset.instruction,
+        instruction=args.instruction if args.instruction is not None else
+        (None if args.shots == 0 and args.zero_shot_hint == "question" else preset.instruction),
         template=args.template or preset.template,
         label_format=args.label_format or preset.label_format,
         label_order=args.label_order,
