@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from labeldist.cli.calibration_options import add_calibration_options
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 
 
@@ -15,6 +16,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--demos", default=None, help="annotated file to draw demonstrations from (default: zero-shot)")
     add_model_options(p)
     add_prompt_options(p, shots=0)
+    add_calibration_options(p)
     return p
 
 
@@ -35,8 +37,15 @@ def run(args) -> int:
     config = run_config(args)
     if args.shots and not demos:
         raise LabeldistError(f"--shots {args.shots} needs demonstrations", "pass --demos FILE or --shots 0")
+    from labeldist.methods import selected_methods
+
+    # checked before the model loads: a calibration for another label set or method fails in a second
+    api.resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                            calibration=args.calibration, thresholds=args.thresholds)
     res = api.classify(args.texts, label_set, model=config.model, methods=config.methods, demos=demos,
-                       prompt=config.prompt, progress=False,
+                       prompt=config.prompt, progress=False, calibration=args.calibration, thresholds=args.thresholds,
                        backend=api.load_backend(config.model, backend=config.backend, **backend_options(args)))
+    for note in (res.calibration.notes if res.calibration is not None else []):
+        print(f"note: {note}")
     print(res.table())
     return 0

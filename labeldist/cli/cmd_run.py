@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from labeldist.cli.calibration_options import add_calibration_options
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 from labeldist.data.testsets import TEST_SET_KINDS
 
@@ -30,6 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model_options(p)
     add_prompt_options(p)
+    add_calibration_options(p)
     return p
 
 
@@ -100,12 +102,17 @@ def default_out(source: dict, config) -> Path:
 def run(args) -> int:
     from labeldist import api
 
+    from labeldist.methods import selected_methods
+
     config = run_config(args)
     examples, label_set, pool, train, source = load_inputs(args)
     out = Path(args.out) if args.out else default_out(source, config)
+    # checked before the model loads (api.run checks again, before the run directory is created)
+    api.resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                            calibration=args.calibration, thresholds=args.thresholds)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
     res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, data_source=source,
-                  backend=backend, progress=not args.quiet)
+                  backend=backend, progress=not args.quiet, calibration=args.calibration, thresholds=args.thresholds)
     s = res.summary
     rate = s.n_new / s.seconds if s.seconds else float("nan")
     print(f"run: {res.run_dir}  ({s.n_examples} examples: {s.n_new} new, {s.n_resumed} already done; "
@@ -119,5 +126,15 @@ def run(args) -> int:
               f"{100 * s.binary_position_disagreement:.1f}% of pairs (position bias; averaged out)")
     if s.unknown_outputs:
         print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
+    if res.calibration is not None:
+        cal = res.calibration
+        if cal.calibrators:
+            print(f"  calibrated (records' 'calibrated'): {', '.join(cal.label_name(m) for m in cal.calibrators)}")
+        for m, thr in cal.thresholds.items():
+            n_pos = sum(len(r.predicted.get(m, ())) for r in res.records)
+            print(f"  predicted label sets (records' 'predicted') for {m}: {thr.objective} thresholds; "
+                  f"{n_pos} labels over {len(res.records)} examples")
+        for note in cal.notes:
+            print(f"  note: {note}")
     print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")
     return 0

@@ -14,7 +14,7 @@ import sys
 
 from labeldist.errors import LabeldistError
 
-VERBS = ("classify", "run", "demo", "datasets", "evaluate")
+VERBS = ("classify", "run", "demo", "datasets", "evaluate", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
