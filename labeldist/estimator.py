@@ -16,7 +16,7 @@ What ``fit(texts, y)`` does, in order:
    lowest 5-fold CV NLL, folds seeded with ``seed``) or the named one is fitted against t.
    Every calibrator but ``"none"`` needs at least 20 such texts.
 4. With ``thresholds`` set, per-label thresholds are chosen on the calibrated probabilities
-   of the same texts (:func:`labeldist.calibration.select_thresholds`).
+   of the same texts against their gold sets (:func:`labeldist.calibration.select_thresholds`).
 
 No supervised method is in the method registry yet, so there is nothing else to train.
 
@@ -302,10 +302,10 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_ = select_calibrator(inp, t, multilabel=label_set.multilabel, labels=label_set.labels,
                                               calibrator=forced, seed=int(self.seed))
         self.thresholds_ = None
-        if self.thresholds is not None:
+        if self.thresholds is not None:  # against the gold sets (the demos' labels), as `labeldist calibrate` does
             cal = self.calibration_.calibrator.transform(inp)
-            kw = {"human_probs": t} if soft else {"gold": t}
-            self.thresholds_ = select_thresholds(cal, **kw, labels=label_set.labels, method=method,
+            gold01 = np.array([label_set.multi_hot(gold[i]) for i in idx], dtype=np.float64)
+            self.thresholds_ = select_thresholds(cal, gold=gold01, labels=label_set.labels, method=method,
                                                  objective=self.thresholds, target=self.threshold_target,
                                                  split="fit", calibrator=self.calibration_.name)
         self.n_calibration_items_ = int(idx.size)

@@ -16,7 +16,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Fit a calibrator per method on dev records against the annotator fractions q (the 0/1 gold "
         f"where the data has no annotators) and choose per-label thresholds on the calibrated dev probabilities. "
         f"Choice rule: {RULE}. Minimums: {MIN_ITEMS} dev items; platt and isotonic need, per label, a dev item with "
-        "q > 0 and one with q < 1; thresholds need a dev item with gold (q >= 0.5) per label. Writes "
+        "q > 0 and one with q < 1; thresholds (chosen against the dev gold labels) need a dev item with each label. Writes "
         "calibration.json, thresholds.json, fit.json and dev reliability diagrams to RUN_DIR/calibration (or --out), "
         "which `labeldist evaluate RUN_DIR` then uses.",
     )

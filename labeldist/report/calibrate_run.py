@@ -9,9 +9,10 @@ plurality ties, are left out and counted); the choice is printed and recorded.
 Per method: the calibrator is chosen by the rule of :mod:`labeldist.calibration.selection`
 (lowest 5-fold cross-validated dev NLL among none, temperature — step-based methods only —,
 Platt and isotonic; ties to the simpler), or forced with ``calibrator``; then per-label
-thresholds are chosen on the calibrated dev probabilities for the stated objective. Minimums:
-20 dev items; Platt and isotonic need, per label, a dev item with q > 0 and one with q < 1;
-thresholds need a dev item with gold (q ≥ 0.5) per label. Everything goes to one calibration
+thresholds are chosen on the calibrated dev probabilities for the stated objective, against
+the dev items' aggregate gold labels (the ones ``evaluate``'s F1 uses; 1[q ≥ 0.5] where the
+records have none). Minimums: 20 dev items; Platt and isotonic need, per label, a dev item
+with q > 0 and one with q < 1; thresholds need a dev item with that label in its gold. Everything goes to one calibration
 directory (:mod:`labeldist.calibration.directory`).
 """
 
@@ -292,6 +293,10 @@ def calibrate_run(run_dir, *, dev_split: str | None = None, dev_run=None, calibr
                              f"calibrate on a dev split of at least {MIN_ITEMS} items, or use --calibrator none")
     names = _methods(dev, methods, calibrator, run, notes)
     info = FitInfo(split, len(dev), kind)
+    # Thresholds are chosen against the dev items' aggregate gold, the labels evaluate's F1 is computed
+    # against (items without one, plurality ties, left out); without gold, against 1[q >= 0.5].
+    has_gold = gold_mask(dev)
+    thr_gold = gold_matrix(src, [r for r, k in zip(dev, has_gold) if k]) if has_gold.any() else None
     fitted: list[tuple[MethodCalibration, np.ndarray, np.ndarray]] = []  # (fit, raw dev probs, calibrated)
     for m in names:
         inp = method_input(dev, m, ls, where=f"run {src}, ")
@@ -305,10 +310,10 @@ def calibrate_run(run_dir, *, dev_split: str | None = None, dev_run=None, calibr
             float(expected_calibration_error(inp.probs, targets)), float(expected_calibration_error(after, targets)),
             n_no_steps=sum(not r.steps for r in dev) if inp.recompute is not None else 0)
         if threshold_objective is not None:
-            mc.thresholds = select_thresholds(after, gold=targets if kind == "gold" else None,
-                                              human_probs=targets if kind == "human" else None, labels=ls.labels,
-                                              method=m, objective=threshold_objective, target=threshold_target,
-                                              split=split, calibrator=sel.name)
+            kw = {"gold": thr_gold} if thr_gold is not None else {"human_probs": targets}
+            mc.thresholds = select_thresholds(after[has_gold] if thr_gold is not None else after, **kw,
+                                              labels=ls.labels, method=m, objective=threshold_objective,
+                                              target=threshold_target, split=split, calibrator=sel.name)
         fitted.append((mc, inp.probs, after))
     out_dir = Path(out) if out is not None else run.run_dir / CALIBRATION_DIR
     paths = {"calibration": save_calibration(out_dir, ls, {mc.method: mc.selection for mc, _, _ in fitted}, info)}

@@ -77,7 +77,8 @@ def test_thresholds_are_chosen_on_the_calibrated_dev_probabilities(calibrated_ru
     dev = split_records(calibrated_run, "dev")
     for m in cal.methods:
         inp = method_input(dev, m, LS)
-        expected = select_thresholds(cal.calibrator(m).transform(inp), human_probs=human(dev), labels=LABELS,
+        gold = np.array([LS.multi_hot(r.gold) for r in dev], dtype=float)  # the records' aggregate labels
+        expected = select_thresholds(cal.calibrator(m).transform(inp), gold=gold, labels=LABELS,
                                      method=m, objective="f1", calibrator=cal.selection(m).name)
         assert tset.by_method[m].thresholds == expected.thresholds
         assert tset.by_method[m].calibrator == cal.selection(m).name
@@ -196,6 +197,20 @@ def test_targets_are_gold_when_the_data_has_no_annotators(tmp_path, capsys):
     assert e["ece_after"][0] < e["ece_before"][0]
 
 
+def test_single_label_runs_calibrate_to_categorical_rows(tmp_path):
+    ls = LabelSet(("pos", "neg", "neu"), multilabel=False)
+    run = make_cal_run(tmp_path / "run", labels=ls.labels, multilabel=False)
+    rep = calibrate_run(run, dev_split="dev", plots=False)
+    assert {mc.method for mc in rep.methods} == set(step_methods(ls))
+    res = evaluate_runs([run], n_boot=20)
+    (_, _, rows), = res.blocks
+    improved = [e for e in res.calibration_effects if e["calibrator"] != "none"]
+    assert improved
+    for e in improved:
+        np.testing.assert_allclose(rows[e["calibrated_row"]].sum(axis=1), 1.0)  # still one distribution per item
+        assert e["nll_after"][0] < e["nll_before"][0]
+
+
 def test_no_calibration_and_auto(calibrated_run, capsys):
     res = evaluate_runs([calibrated_run], n_boot=20, calibration=None)
     assert not any(" + " in m for m in res.methods) and res.datasets[0].n_examples == 120
@@ -235,6 +250,7 @@ def test_a_label_without_a_positive_dev_item(tmp_path, capsys):
     def no_fear_on_dev(i, rec):
         if rec.split == "dev":
             rec.human = type(rec.human)((rec.human.probs[0], rec.human.probs[1], 0.0), 8, "annotators")
+            rec.gold = [g for g in rec.gold if g != "fear"]
 
     run = make_cal_run(tmp_path / "run", edit=no_fear_on_dev)
     _one_line_exit_2(["calibrate", str(run), "--dev-split", "dev", "--calibrator", "platt"], capsys,
