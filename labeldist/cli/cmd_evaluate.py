@@ -16,7 +16,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "distributions (NLL, L1, Brier) and the aggregate gold labels (example-F1, Jaccard, micro/macro F1, "
         "ECE, ROC-AUC, AP), with the base-rate and uniform baselines, 95% percentile bootstrap intervals "
         "and paired bootstrap tests. Prints Table 2 and writes table.md, table.csv, scores.csv, "
-        "comparisons.csv, per_label.csv, results.json and plots/*.png.",
+        "comparisons.csv, per_label.csv, results.json and plots/*.png. With a calibration directory (RUN_DIR/calibration "
+        "from `labeldist calibrate`, or --calibration DIR) also '<method> + <calibrator>' rows, a 'calibration: NLL "
+        "and ECE before -> after' table and reliability diagrams before/after; its dev records are not evaluated.",
     )
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories written by `labeldist run`")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: RUN_DIR/evaluation for one run, "
