@@ -303,6 +303,15 @@ def calibrate_run(run_dir, *, dev_split: str | None = None, dev_run=None, calibr
         sel = select_calibrator(inp, targets, multilabel=ls.multilabel, labels=ls.labels, calibrator=calibrator,
                                 seed=seed)
         after = sel.calibrator.transform(inp)
+        if sel.name == "temperature":
+            lo, hi = sel.calibrator.bounds
+            t = sel.calibrator.temperature_
+            if t <= lo * 1.001 or t >= hi * 0.999:
+                notes.append(f"{m}: the fitted temperature {t:.3g} is at its search bound [{lo:g}, {hi:g}]; one T "
+                             "cannot remove a shift of the logits (platt, with an intercept per label, can)")
+        if inp.recompute is not None and any(not r.steps for r in dev):
+            notes.append(f"{m}: {sum(not r.steps for r in dev)} of {len(dev)} dev items have no label step (uniform "
+                         "fallback rows, which a temperature cannot change)")
         mc = MethodCalibration(
             m, sel, info,
             float(nll_loss(targets, inp.probs, multilabel=ls.multilabel)),

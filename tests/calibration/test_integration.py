@@ -342,3 +342,23 @@ def test_every_calibrator_name_is_a_cli_choice():
     for name in CALIBRATORS:
         args = build_parser().parse_args(["calibrate", "r", "--dev-split", "dev", "--calibrator", name])
         assert args.calibrator == name
+
+
+def test_a_temperature_at_its_bound_and_fallback_rows_are_noted(tmp_path):
+    from labeldist.methods import METHODS, EstimateOptions
+
+    def shift(i, rec):  # every label 10 logits above none: one T cannot undo the shift
+        if i % 10 == 0:
+            rec.steps = []  # no label step: a fallback row
+        else:
+            rec.steps[0].scores[-1] -= 10.0
+        for m in step_methods(LS):
+            p = METHODS[m].estimate(rec, LS, EstimateOptions())
+            rec.methods[m] = [1 / 4] * 3 if p is None else [float(x) for x in p]
+
+    run = make_cal_run(tmp_path / "run", edit=shift)
+    rep = calibrate_run(run, dev_split="dev", calibrator="temperature", methods=[CTN], threshold_objective=None,
+                        plots=False)
+    assert rep.methods[0].selection.calibrator.temperature_ == pytest.approx(20.0, rel=1e-3)
+    assert any("at its search bound [0.05, 20]" in n for n in rep.notes)
+    assert any("6 of 60 dev items have no label step" in n for n in rep.notes)
