@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from labeldist.cli.calibration_options import add_calibration_options
 from labeldist.cli.data_options import add_layout_options, layout_from_args
 from labeldist.cli.options import (
     add_model_options,
@@ -42,6 +43,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_model_options(p)
     add_prompt_options(p)
     add_supervised_options(p)
+    add_calibration_options(p)
     return p
 
 
@@ -118,14 +120,19 @@ def default_out(source: dict, config) -> Path:
 def run(args) -> int:
     from labeldist import api
 
+    from labeldist.methods import selected_methods
     from labeldist.prompts.presets import preset_for
 
     examples, label_set, pool, train, dev, source = load_inputs(args)
     config = run_config(args, preset=preset_for(args.dataset, multilabel=label_set.multilabel, task=args.task))
     out = Path(args.out) if args.out else default_out(source, config)
+    # checked before the model loads (api.run checks again, before the run directory is created)
+    api.resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                            calibration=args.calibration, thresholds=args.thresholds)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
     res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, dev_pool=dev,
-                  data_source=source, backend=backend, progress=not args.quiet)
+                  data_source=source, backend=backend, progress=not args.quiet, calibration=args.calibration,
+                  thresholds=args.thresholds)
     if args.json:
         from labeldist.cli.output import print_json
 
@@ -147,5 +154,15 @@ def run(args) -> int:
               f"{100 * s.binary_position_disagreement:.1f}% of pairs (position bias; both orders averaged)")
     if s.unknown_outputs:
         print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
+    if res.calibration is not None:
+        cal = res.calibration
+        if cal.calibrators:
+            print(f"  calibrated (records' 'calibrated'): {', '.join(cal.label_name(m) for m in cal.calibrators)}")
+        for m, thr in cal.thresholds.items():
+            n_pos = sum(len(r.predicted.get(m, ())) for r in res.records)
+            print(f"  predicted label sets (records' 'predicted') for {m}: {thr.objective} thresholds; "
+                  f"{n_pos} labels over {len(res.records)} examples")
+        for note in cal.notes:
+            print(f"  note: {note}")
     print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")
     return 0

@@ -26,7 +26,13 @@ JSON layout of one line (layout version 2)::
      "methods": {method: [L floats]},              # per-label probabilities, labels order
      "method_diagnostics": {method: {"fallback": bool}},
      "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
-                      "generated_tokens": int}}}
+                      "generated_tokens": int}},
+     "calibrated": {method: [L floats]},           # only with --calibration: the calibrated probabilities
+     "predicted": {method: [label, ...]}}          # only with thresholds: labels l with p_l >= t_l
+
+``calibrated`` and ``predicted`` are written only when a calibration or thresholds were
+applied (``labeldist classify/run --calibration DIR --thresholds FILE``); a record without
+them reads back with empty dicts.
 
 Layout version 1 (runs made before the method registry) kept generation diagnostics and
 the breakdown scores together in one untyped ``breakdown`` dict and did not store
@@ -186,6 +192,8 @@ class ExampleRecord:
     methods: dict[str, list[float]] = field(default_factory=dict)
     method_diagnostics: dict[str, MethodDiagnostics] = field(default_factory=dict)
     cost: dict[str, StageCost] = field(default_factory=dict)
+    calibrated: dict[str, list[float]] = field(default_factory=dict)
+    predicted: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_example(cls, ex: Example) -> "ExampleRecord":
@@ -213,6 +221,8 @@ class ExampleRecord:
             "methods": {k: [float(x) for x in v] for k, v in self.methods.items()},
             "method_diagnostics": {k: asdict(v) for k, v in self.method_diagnostics.items()},
             "cost": {k: asdict(v) for k, v in self.cost.items()},
+            **({"calibrated": {k: [float(x) for x in v] for k, v in self.calibrated.items()}} if self.calibrated else {}),
+            **({"predicted": {k: list(v) for k, v in self.predicted.items()}} if self.predicted else {}),
         }
 
     @classmethod
@@ -226,6 +236,8 @@ class ExampleRecord:
             split=d.get("split"),
             steps=[StepScores.from_dict(s) for s in d.get("steps", [])],
             methods={k: list(v) for k, v in d.get("methods", {}).items()},
+            calibrated={k: [float(x) for x in v] for k, v in (d.get("calibrated") or {}).items()},
+            predicted={k: [str(x) for x in v] for k, v in (d.get("predicted") or {}).items()},
         )
         if version == 1:
             _read_v1(rec, d)

@@ -112,6 +112,7 @@ class Classifier:
     def __init__(self, backend: Backend, label_set: LabelSet, config: RunConfig, demo_pool: Sequence[Example] = ()):
         self.backend, self.label_set, self.config = backend, label_set, config
         self.specs: list[MethodSpec] = selected_methods(config.methods, label_set)
+        self.calibration = None
         pc = config.prompt
         self.streams = StreamLog(pc.seed)
         # No demo pool means zero-shot (recorded in the manifest); a pool too small for --shots is an error.
@@ -188,6 +189,8 @@ class Classifier:
             self.supervised.score(records, examples, gens)
         for rec in records:
             apply_methods(rec, self.specs, self.label_set, self.config.estimate_options)
+        if self.calibration is not None:  # labeldist.calibration.AppliedCalibration, set by api.run
+            self.calibration.apply(records)
         return records
 
     def generate_answers(self, records: Sequence[ExampleRecord], examples: Sequence[Example], *,
