@@ -18,7 +18,12 @@ What ``fit(texts, y)`` does, in order:
 4. With ``thresholds`` set, per-label thresholds are chosen on the calibrated probabilities
    of the same texts against their gold sets (:func:`labeldist.calibration.select_thresholds`).
 
-No supervised method is in the method registry yet, so there is nothing else to train.
+5. A supervised method (``probe``, ``encoder``, ``encoder_frozen``) is first trained on the
+   training texts (demos left out; a seeded 20% of them as its dev split, on which it picks its
+   hyperparameters), its artefacts in a working directory (``workdir_``, a temporary one
+   unless ``workdir=`` is given); the calibrator is then fitted on that held-out dev share, never
+   on the texts the model was trained on. The SFT methods change the (shared) model and are
+   refused here: use ``labeldist run --methods sft``.
 
 The model loads lazily in ``fit`` and is kept out of the parameters: ``clone`` does not copy
 it, and loaded models are shared through a one-entry module cache keyed by (model, dtype,
@@ -108,6 +113,8 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
         A loaded backend, or a function returning one, instead of loading ``model``.
     progress : bool, default=False
         Progress bars while classifying.
+    workdir : str, optional
+        Where a supervised method's fitted artefacts go (default: a new temporary directory).
 
     Attributes
     ----------
@@ -127,9 +134,9 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, labels: Sequence[str] | None = None, *, model: str = DEFAULT_MODEL, method: str | None = None,
                  multilabel: bool = True, calibrator: str = AUTO, thresholds: str | None = None,
                  threshold_target: float | None = None, shots: int = 0, demo_sampling: str | None = None,
-                 seed: int = 0, label_format: str = "json", chat: bool = False, instruction: str | None = None,
+                 seed: int = 0, label_format: str = "json", chat: bool | None = None, instruction: str | None = None,
                  max_new_tokens: int = 18, dtype: str = "auto", batch_size: int = 20, backend=None,
-                 progress: bool = False):
+                 progress: bool = False, workdir: str | None = None):
         self.labels = labels
         self.model = model
         self.method = method
@@ -148,6 +155,7 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.backend = backend
         self.progress = progress
+        self.workdir = workdir
 
     # -- scikit-learn plumbing ------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -163,6 +171,7 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
         state = dict(self.__dict__)
         state.pop("_backend", None)  # the model is reloaded (or taken from ``backend``) after unpickling
         state.pop("_classifier", None)
+        state.pop("_pool_for_config", None)
         return state
 
     # -- validation -----------------------------------------------------------------------
@@ -178,6 +187,10 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
             return (preferred or temperature_methods(label_set))[0]
         if self.method not in METHODS:
             raise LabeldistError(f"unknown method {self.method!r}", f"use one of {', '.join(METHODS)}")
+        if METHODS[self.method].family == "supervised" and any(
+                r in ("adapted_steps", "adapted_answer") for r in METHODS[self.method].reads):
+            raise LabeldistError(f"method {self.method!r} trains a LoRA adapter on the model itself",
+                                 "use `labeldist run --methods sft` (or the probe / encoder methods here)")
         if not METHODS[self.method].applies_to(label_set):
             raise LabeldistError(f"method {self.method!r} does not apply to single-label sets",
                                  "choose another method, or multilabel=True")
@@ -236,10 +249,17 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
 
     def _config(self, method: str) -> RunConfig:
         prompt = PromptConfig(shots=int(self.shots), demo_sampling=self.demo_sampling, seed=int(self.seed),
-                              label_format=self.label_format, chat=bool(self.chat), instruction=self.instruction,
+                              label_format=self.label_format, chat=None if self.chat is None else bool(self.chat),
+                              instruction=self.instruction,
                               max_new_tokens=int(self.max_new_tokens))
         return RunConfig(model=self.model, dtype=self.dtype, methods=(METHODS[method].group,), prompt=prompt,
-                         batch_size=int(self.batch_size))
+                         batch_size=int(self.batch_size), supervised=self._supervised_config())
+
+    def _supervised_config(self):
+        from labeldist.runs.supervised import SupervisedConfig
+
+        n = len(getattr(self, "_pool_for_config", ()) or ()) or 1
+        return SupervisedConfig(train_n=n, dev_n=max(1, n // 5))
 
     def _get_classifier(self) -> Classifier:
         if getattr(self, "_classifier", None) is None:
@@ -247,6 +267,8 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
                 self._backend = self._load_backend()
             # the same pool and seed give the same demos as in fit
             self._classifier = Classifier(self._backend, self.label_set_, self.config_, self.demo_pool_)
+            if self._classifier.supervised is not None:  # trained in fit (or loaded from workdir_)
+                self._classifier.supervised.prepare(self.workdir_, self.train_pool_, None, set())
         return self._classifier
 
     def _records(self, texts: Sequence[str], prefix: str):
@@ -284,14 +306,28 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
             gold = [(label_set.labels[int(np.argmax(row))],) for row in gold_src]
         pool = [Example(f"fit-{i}", t, gold=g, human=HumanDistribution(tuple(float(v) for v in row), None, "fractions"))
                 for i, (t, g, row) in enumerate(zip(texts, gold, targets))]
+        self._pool_for_config = pool
         self.label_set_, self.method_, self.config_ = label_set, method, self._config(method)
         self.classes_ = np.asarray(label_set.labels)
         self.demo_pool_ = pool if self.shots > 0 else []
+        self.train_pool_ = pool
+        supervised = METHODS[method].family == "supervised"
+        if supervised:
+            import tempfile
+
+            self.workdir_ = self.workdir or tempfile.mkdtemp(prefix="labeldist-estimator-")
         self._backend, self._classifier = self._load_backend(), None  # parameters may have changed since a last fit
         clf = self._get_classifier()
         self.demo_ids_ = [d.id for d in clf.demos]
         shown = set(self.demo_ids_)
         idx = np.array([i for i, ex in enumerate(pool) if ex.id not in shown], dtype=int)
+        if supervised:  # calibrate on the held-out share the model chose on, never on its training texts
+            from labeldist.runs.supervised import fit_items
+
+            _, dev, _ = fit_items(pool, None, demo_ids=shown, test_ids=set(), config=self.config_.supervised,
+                                  seed=int(self.seed))
+            held = {e.id for e in dev}
+            idx = np.array([i for i, ex in enumerate(pool) if ex.id in held], dtype=int)
         if idx.size == 0:
             raise LabeldistError(f"all {n} training texts are demos: none is left to fit the calibrator on",
                                  "pass more texts than shots")
@@ -309,8 +345,10 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
                                                  objective=self.thresholds, target=self.threshold_target,
                                                  split="fit", calibrator=self.calibration_.name)
         self.n_calibration_items_ = int(idx.size)
+        where = ("held-out dev share of the supervised method's training texts" if supervised
+                 else "training texts not shown as demos")
         self.fit_info_ = (f"{self.calibration_.name} calibrator ({self.calibration_.rule}) fitted on the {idx.size} "
-                          f"training texts not shown as demos ({len(shown)} demos drawn with seed {self.seed}), against "
+                          f"{where} ({len(shown)} demos drawn with seed {self.seed}), against "
                           f"{'annotator fractions' if soft else '0/1 labels'}")
         return self
 

@@ -165,3 +165,18 @@ def test_cross_val_predict_on_a_small_real_smollm2_run():
     # fold 1 (the first 3 texts) is predicted by the estimator fitted on the other 3, demos drawn from them
     direct = clone(est).fit(texts[3:], y[3:]).predict_proba(texts[:3])
     np.testing.assert_allclose(pred[:3], direct, atol=1e-6)
+
+
+def test_a_supervised_method_is_trained_in_fit_and_calibrated_on_held_out_texts(make, tmp_path):
+    rng = np.random.default_rng(0)
+    words = {0: ["happy", "glad", "lovely"], 1: ["furious", "mad", "awful"]}
+    texts = [f"so {words[i % 2][i % 3]} about item {i}" for i in range(40)]
+    q = np.array([[0.8, 0.1] if i % 2 == 0 else [0.1, 0.9] for i in range(40)]) + rng.uniform(0, 0.05, (40, 2))
+    est = make(labels=["joy", "anger"], method="encoder_frozen", calibrator="none", workdir=str(tmp_path / "w"))
+    assert est.fit(texts, q) is est
+    assert (tmp_path / "w" / "encoder_frozen" / "classifier.json").is_file()
+    assert est.n_calibration_items_ == 8 and "held-out dev share" in est.fit_info_  # 20% of 40, not the training texts
+    p = est.predict_proba(["so happy today", "so furious today"])
+    assert p.shape == (2, 2) and np.all((p > 0) & (p < 1))
+    with pytest.raises(LabeldistError, match="trains a LoRA adapter on the model itself"):
+        make(labels=["joy", "anger"], method="sft_hard").fit(texts, q)

@@ -164,6 +164,10 @@ class HFBackend(Backend):
         self._adapter_on = False
         return self
 
+    def is_cached(self, segments: tuple[tuple[int, ...], ...]) -> bool:
+        """Whether the key/value cache after ``segments`` is held (for the current adapter state)."""
+        return (self._adapter_on, tuple(segments)) in self._prefix_cache
+
     # -- LoRA adapters (SFT) -------------------------------------------------------------
     def attach_adapter(self, peft_model) -> None:
         """Use ``peft_model`` (a LoRA-wrapped copy of this backend's model) from now on, adapter *off*:
