@@ -24,7 +24,8 @@ JSON layout of one line (layout version 2)::
      "methods": {method: [L floats]},              # per-label probabilities, labels order
      "method_diagnostics": {method: {"fallback": bool}},
      "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
-                      "generated_tokens": int}}}
+                      "generated_tokens": int}},
+     "attention": [StepAttention, ...]}            # only runs made with --attention
 
 Layout version 1 (runs made before the method registry) kept generation diagnostics and
 the breakdown scores together in one untyped ``breakdown`` dict and did not store
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from labeldist.records.attention import StepAttention
 from labeldist.records.examples import Example, HumanDistribution
 from labeldist.records.steps import StepScores
 
@@ -167,6 +169,7 @@ class ExampleRecord:
     methods: dict[str, list[float]] = field(default_factory=dict)
     method_diagnostics: dict[str, MethodDiagnostics] = field(default_factory=dict)
     cost: dict[str, StageCost] = field(default_factory=dict)
+    attention: list[StepAttention] = field(default_factory=list)  # --attention: label steps after the first
 
     @classmethod
     def from_example(cls, ex: Example) -> "ExampleRecord":
@@ -192,6 +195,7 @@ class ExampleRecord:
             "methods": {k: [float(x) for x in v] for k, v in self.methods.items()},
             "method_diagnostics": {k: asdict(v) for k, v in self.method_diagnostics.items()},
             "cost": {k: asdict(v) for k, v in self.cost.items()},
+            **({"attention": [a.to_dict() for a in self.attention]} if self.attention else {}),
         }
 
     @classmethod
@@ -217,6 +221,7 @@ class ExampleRecord:
             rec.binary = BinaryScores.from_dict(d["binary"])
         rec.method_diagnostics = {k: MethodDiagnostics(**v) for k, v in d.get("method_diagnostics", {}).items()}
         rec.cost = {k: StageCost(**v) for k, v in d.get("cost", {}).items()}
+        rec.attention = [StepAttention.from_dict(a) for a in d.get("attention") or []]
         return rec
 
 

@@ -55,6 +55,7 @@ from labeldist.records import (
     RunSummary,
     StageCost,
 )
+from labeldist.runs.attention import attach_attention
 from labeldist.streams import StreamLog
 
 
@@ -80,9 +81,16 @@ class RunConfig:
     binary_both_orders: bool = True
     binary_hard: bool = False
     max_binary_pairs: int = 820
+    attention: bool = False  # --attention: attention region masses of later label steps (labeldist.runs.attention)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", check_groups(self.methods))
+        if self.attention and self.backend != "hf":
+            raise LabeldistError(f"--attention needs the model's attention weights, which --backend {self.backend} "
+                                 "does not return", "use the local backend (--backend hf), or drop --attention")
+        if self.attention and GENERATION_GROUP not in self.methods:
+            raise LabeldistError("--attention reads the answer's label steps, which only the generation group makes",
+                                 f"add {GENERATION_GROUP} to --methods, or drop --attention")
         if self.backend not in BACKENDS:
             raise LabeldistError(f"unknown backend {self.backend!r}", f"use one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
@@ -100,6 +108,8 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["methods"] = list(self.methods)
+        if not self.attention:
+            del d["attention"]  # runs made before the option existed keep their identity (resume)
         return d
 
 
@@ -207,6 +217,8 @@ class Classifier:
                                                   bounded_scores=int(at_steps.sum()), constrained=self.constrained))
             rec.steps = steps
             rec.cost[GENERATION_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
+        if self.config.attention:
+            attach_attention(self.backend, prompts, records)
 
 
 def summarize(records: Sequence[ExampleRecord]) -> RunSummary:
