@@ -71,8 +71,14 @@ class AnalysisReport:
         return next((t for t in self.tables if t.name == name), None)
 
 
-def series_label(run: AnalysisRun) -> str:
-    return f"{run.dataset} · {run.model}"
+def series_label(run: AnalysisRun, runs=()) -> str:
+    """``dataset · model`` for a figure legend, plus decoding and demos when a run of ``runs`` with the same
+    dataset and model differs in them."""
+    label = f"{run.dataset} · {run.model}"
+    if any(r.dataset == run.dataset and r.model == run.model and (r.decoding, r.shots) != (run.decoding, run.shots)
+           for r in runs):
+        label += f" · {run.decoding}, {run.shots}-shot"
+    return label
 
 
 def percent(iv: Interval) -> Interval:
@@ -81,7 +87,8 @@ def percent(iv: Interval) -> Interval:
 
 def finding_row(f: Finding, run: AnalysisRun, *, model: str | None = None) -> dict:
     nan = math.isnan(f.interval.estimate)
-    return {"dataset": run.dataset, "model": model or run.model, "run": run.name, "finding": f.spec.claim,
+    setting = "" if run.label_order_kind == "canonical" else f" ({run.label_order_kind} label order)"
+    return {"dataset": run.dataset, "model": model or run.model + setting, "run": run.name, "finding": f.spec.claim,
             "statistic": f.spec.statistic, "predicts": f.spec.rule.describe(),
             "value [95% CI]": f.interval, "verdict": "no data" if nan else f.verdict, "paper": f.spec.paper}
 

@@ -124,7 +124,15 @@ class AnalysisRun:
         return {"run": self.name, "dataset": self.dataset, "model": self.model, "examples": len(self.traces),
                 "decoding": self.decoding, "shots": self.shots, "label order": self.label_order_kind,
                 "multi-label demo share": "—" if self.demo_ratio is None else f"{self.demo_ratio:g}",
-                "attention steps": len(self.attention), "directory": str(self.run_dir)}
+                "attention steps": len(self.attention), "directory": _shown(self.run_dir)}
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (tables do not carry home paths)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _prompt_config(manifest: Manifest) -> dict:
@@ -170,12 +178,14 @@ def load_analysis_run(run_dir: str | Path, *, name: str | None = None, first_occ
 
 
 def _names(dirs: Sequence[Path]) -> list[str]:
-    """The shortest trailing path (1, 2, ... components) that tells the runs apart."""
-    for k in range(1, max(len(d.parts) for d in dirs) + 1):
-        names = ["/".join(d.parts[-k:]) for d in dirs]
-        if len(set(names)) == len(names):
-            return names
-    return [str(d) for d in dirs]
+    """Each directory's shortest trailing path (1, 2, ... components) that no other directory ends with."""
+    names = []
+    for d in dirs:
+        others = [o for o in dirs if o != d]
+        k = next((k for k in range(1, len(d.parts) + 1) if all(o.parts[-k:] != d.parts[-k:] for o in others)),
+                 len(d.parts))
+        names.append("/".join(d.parts[-k:]))
+    return names
 
 
 def load_analysis_runs(run_dirs: Sequence[str | Path], *, first_occurrence: bool = False) -> list[AnalysisRun]:

@@ -110,9 +110,9 @@ def _step_figures(run: AnalysisRun, a: StepAnalysis, opt: AnalysisOptions) -> li
 
 # ---------------------------------------------------------------- generation order (Fig 5), multi-label rate (Fig 6)
 
-def _order_accuracy(bases: Sequence[AnalysisRun], opt: AnalysisOptions, notes: list[str]):
+def _order_accuracy(runs: Sequence[AnalysisRun], opt: AnalysisOptions, notes: list[str]):
     rows, series = [], {}
-    for run in bases:
+    for run in runs:
         if not run.label_set.multilabel:
             continue
         try:
@@ -121,7 +121,8 @@ def _order_accuracy(bases: Sequence[AnalysisRun], opt: AnalysisOptions, notes: l
             notes.append(f"order accuracy skipped for {run.name}: {e}")
             continue
         ivs = {r: sample_interval(order_accuracy_sample(res, r), **opt.boot) for r in res.accuracy}
-        series[series_label(run)] = ivs
+        order = "" if run.label_order_kind == "canonical" else f" · {run.label_order_kind} order"
+        series[series_label(run, runs) + order] = ivs
         for r in range(1, res.max_rank + 1):
             rows.append({"run": run.name, "rank": r, "examples": res.counts[r],
                          "share of r-th labels in gold": ivs.get(r) or sample_interval(order_accuracy_sample(res, r),
@@ -263,7 +264,7 @@ def analyze_runs(runs: Sequence[AnalysisRun], options: AnalysisOptions = Analysi
                                **{f"mean p(k={k + 1})": float(mean[k]) for k in range(min(3, mean.size))},
                                "filter": sp.description})
             if sp.sorted_probs.shape[0]:
-                series[run.model] = sp
+                series[run.model if sum(r.model == run.model for r in rs) == 1 else run.name] = sp
         if series:
             name = f"figures/spikiness_{safe_name(dataset)}"
             report.figures.append(Figure(name, f"{dataset}: sorted first-step label probabilities (Fig 4)",
@@ -272,13 +273,15 @@ def analyze_runs(runs: Sequence[AnalysisRun], options: AnalysisOptions = Analysi
     if spike_rows:
         report.tables.append(Table("spikiness", "Sorted first-step probabilities, none removed (Fig 4)", spike_rows))
 
-    acc_rows, acc_series = _order_accuracy(bases, opt, notes)
+    order_groups = [g for rs in contexts.values() for g in label_order_groups(rs)]
+    variants = [r for g in order_groups for r in g if r.label_order_kind != "canonical"]
+    acc_rows, acc_series = _order_accuracy(bases + variants, opt, notes)
     if acc_rows:
         report.tables.append(Table(
             "order_accuracy", "Accuracy by generation order (Fig 5)", acc_rows,
             f"Examples with >= 2 parsed labels; the order is the generation order of the parsed labels (from the "
             f"generated ids, not a substring search). Ranks with fewer than {opt.min_count} examples are not kept "
-            f"(the reference's count > 10)."))
+            f"(the reference's count > 10). Base runs, and the runs of another label order on the same items."))
     if acc_series:
         report.figures.append(Figure("figures/order_accuracy", "Accuracy of the r-th generated label (Fig 5)",
                                      lambda p: plots.plot_order_accuracy(acc_series, p)))
@@ -295,18 +298,17 @@ def analyze_runs(runs: Sequence[AnalysisRun], options: AnalysisOptions = Analysi
         if found:
             best = max(found, key=len)
             sweep_of[key] = best
-            sweep_series[series_label(rs[0])] = {x: sample_interval(multilabel_rate_sample(r.traces), **opt.boot)
-                                           for x, r in best.items()}
+            sweep_series[series_label(rs[0], bases)] = {x: sample_interval(multilabel_rate_sample(r.traces), **opt.boot)
+                                                        for x, r in best.items()}
     if sweep_series:
         report.figures.append(Figure("figures/multilabel_rate", "Multi-label outputs vs multi-label demos (Fig 6)",
                                      lambda p: plots.plot_multilabel_rate(sweep_series, p)))
 
     order_rows, align_rows = [], []
-    for rs in contexts.values():
-        for group in label_order_groups(rs):
-            o, a = _label_order(group, opt)
-            order_rows += o
-            align_rows += a
+    for group in order_groups:
+        o, a = _label_order(group, opt)
+        order_rows += o
+        align_rows += a
     if order_rows:
         report.tables.append(Table(
             "label_order", "Label order of the generated labels (Table 7)", order_rows,

@@ -80,6 +80,9 @@ def test_confidence_and_order_tables_hold_the_hand_computed_values(analysed, cap
     assert float(acc[("main", "1")]["share of r-th labels in gold"]) == pytest.approx(2 / 3)
     assert float(acc[("main", "2")]["share of r-th labels in gold"]) == pytest.approx(1 / 3)
     assert acc[("main", "3")]["examples"] == "0"
+    # the reverse-order run on the same items: its first labels (b, c) are never gold, its second (a) always
+    assert float(acc[("reverse", "1")]["share of r-th labels in gold"]) == 0.0
+    assert float(acc[("reverse", "2")]["share of r-th labels in gold"]) == 1.0
     rates = {r["run"]: r for r in _csv(analysed / "tables" / "multilabel_rate.csv")}
     assert float(rates["main"]["multi-label outputs (reference rule)"]) == pytest.approx(0.75)
     assert float(rates["ratio-0.4"]["multi-label demo share"]) == 0.4
@@ -111,6 +114,7 @@ def test_findings_cover_the_paper_the_sweep_attention_and_scale(analysed):
     assert float(slope["value [95% CI]"]) == pytest.approx(np.polyfit([0, 0.4, 1], [0, 0.5, 1], 1)[0])
     follows = by["Generated labels follow the instruction's label order"]
     assert {r["run"] for r in follows} == {"main", "reverse", "big"}
+    assert {r["model"] for r in follows} == {"m1", "m1 (reverse label order)", "m2"}
     att = by["The input still receives most of the attention in total"][0]
     assert att["run"] == "attention" and float(att["value [95% CI]"]) == pytest.approx(0.75)
     assert att["verdict"] == "holds"

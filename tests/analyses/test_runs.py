@@ -92,7 +92,7 @@ def test_names_are_the_shortest_distinguishing_tails_and_a_repeat_is_refused(tmp
     a = write_run(tmp_path / "a" / "x", _recs())
     b = write_run(tmp_path / "b" / "x", _recs())
     c = write_run(tmp_path / "b" / "y", _recs())
-    assert [r.name for r in load_analysis_runs([a, b, c])] == ["a/x", "b/x", "b/y"]
+    assert [r.name for r in load_analysis_runs([a, b, c])] == ["a/x", "b/x", "y"]
     with pytest.raises(LabeldistError, match="a run directory is given twice"):
         load_analysis_runs([a, a])
     with pytest.raises(LabeldistError, match="no run directories given"):
