@@ -12,7 +12,8 @@ Speed comes from two things:
   lockstep; finished rows are dropped from the cache. Decoding one token at a time at
   batch 1 is what makes the reference slow.
 
-Attentions are never requested; hidden states only with ``want_hidden=True``.
+Attentions only on request (:meth:`HFBackend.attention_rows`, eager attention for that one forward);
+hidden states only with ``want_hidden=True``.
 """
 
 from __future__ import annotations
@@ -472,6 +473,74 @@ class HFBackend(Backend):
                 hidden = hidden[sel] if hidden is not None else None
                 active = [active[j] for j in alive]
         return [R.generation(len(cand), want_hidden, constraint is not None) for R in rows]
+
+    # -- attention (opt-in: ``labeldist run --attention``, Table 6) ---------------------------
+    def attention_rows(self, prompt: PromptIds, generated: Sequence[int], queries: Sequence[int]) -> np.ndarray:
+        """Attention rows of the given query positions of ``prompt.ids + generated``, every layer and head.
+
+        One extra forward with eager attention (switched on for this call only, then restored):
+        the prompt's shared prefix comes from the prefix cache, the rest of the prompt and the
+        generated tokens up to the last query are run with a hook on every attention module
+        that keeps only the query rows asked for, so no full attention map is held.
+
+        Parameters
+        ----------
+        prompt : PromptIds
+        generated : sequence of int
+            Generated ids after the prompt.
+        queries : sequence of int
+            Absolute positions (0-based over ``prompt.ids + generated``) whose rows are wanted;
+            each at least the length of the prompt's cached prefix (``prompt.segments[:-1]``).
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_layers, n_heads, n_keys), float64
+            ``n_keys = max(queries) + 1``; row q is the softmax over keys [0, q] (zeros after q).
+        """
+        from transformers import DynamicCache
+
+        queries = [int(q) for q in queries]
+        total = len(prompt) + len(generated)
+        if not queries or min(queries) < 0 or max(queries) >= total:
+            raise LabeldistError(f"attention queries {queries} are outside the {total} tokens of prompt + generation",
+                                 "pass positions of tokens that were fed to the model")
+        shared = prompt.segments[:-1]
+        past0, _, _, plen = self._prefix_state(shared) if shared else (None, None, None, 0)
+        if min(queries) < plen:
+            raise LabeldistError(f"attention query {min(queries)} lies in the cached {plen}-token prompt prefix",
+                                 "ask for queries after the prompt's shared prefix (label steps are)")
+        seq = list(prompt.ids) + [int(t) for t in generated]
+        tail = seq[plen : max(queries) + 1]
+        rel = torch.tensor([q - plen for q in queries], dtype=torch.long)
+        modules = [m.self_attn for m in self.model.modules() if isinstance(getattr(m, "self_attn", None), torch.nn.Module)]
+        if not modules:
+            raise LabeldistError(f"model {type(self.model).__name__} has no self_attn modules to read attention from",
+                                 "use a decoder-only transformers model (Llama, Qwen2, Gemma, ...)")
+        kept: dict[int, torch.Tensor] = {}
+
+        def keep(i):
+            def hook(_module, _args, output):
+                weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+                if weights is None:
+                    raise LabeldistError("the attention module returned no weights", "this model needs eager attention")
+                kept[i] = weights[0, :, rel, :].float()  # (n_heads, n_queries, n_keys)
+            return hook
+
+        previous = self.model.config._attn_implementation
+        hooks = [m.register_forward_hook(keep(i)) for i, m in enumerate(modules)]
+        past = copy.deepcopy(past0) if past0 is not None else DynamicCache(config=self.model.config)
+        try:
+            self.model.set_attn_implementation("eager")
+            with torch.inference_mode():
+                self._forward(torch.tensor([tail], dtype=torch.long), past=past,
+                              attention_mask=torch.ones(1, plen + len(tail), dtype=torch.long),
+                              position_ids=torch.arange(plen, plen + len(tail)).unsqueeze(0))
+        finally:
+            for h in hooks:
+                h.remove()
+            self.model.set_attn_implementation(previous)
+        rows = torch.stack([kept[i] for i in range(len(modules))])  # (n_layers, n_heads, n_queries, n_keys)
+        return rows.permute(2, 0, 1, 3).double().numpy()
 
 
 class _Row:

@@ -23,6 +23,13 @@ DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all e
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="classify a dataset or file into a run directory (resumable)")
+    add_run_arguments(p)
+    return p
+
+
+def add_run_arguments(p: argparse.ArgumentParser, *,
+                      out_help: str = "run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)") -> None:
+    """Every ``labeldist run`` option (also ``labeldist sweep``'s)."""
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="annotated file (CSV, TSV, JSONL, Parquet); see `labeldist datasets --help-layouts`")
     src.add_argument("--dataset", help="a dataset name from `labeldist datasets`")
@@ -36,15 +43,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the paper's main test set (uniform over label type x agreement) or multi-label only; size --n (default 200)")
     p.add_argument("--root", default=None, help="datasets root (default: ../shared/datasets or $LABELDIST_SHARED_DATASETS)")
     p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
-    p.add_argument("--out", default=None, help="run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)")
+    p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_layout_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary object on stdout and nothing else")
+    add_attention_option(p)
     add_model_options(p)
     add_prompt_options(p)
     add_supervised_options(p)
     add_calibration_options(p)
-    return p
+
+
+def add_attention_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--attention", action="store_true",
+                   help="also store, per label step after the first, the attention mass on the prompt, earlier generated "
+                        "tokens and earlier labels (local backend: one extra eager-attention forward per example; "
+                        "Table 6 of `labeldist analyze`)")
 
 
 def _select(examples, args, multilabel: bool) -> tuple[list, dict[str, list[int]]]:

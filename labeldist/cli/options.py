@@ -39,6 +39,8 @@ def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
     g.add_argument("--demo-sampling", choices=list(STRATEGIES), default=None,
                    help="default: the preset's (multilabel for multi-label sets, uniform for single-label sets)")
     g.add_argument("--seed", type=int, default=0, help="seed for demo sampling, label order and samples (default 0)")
+    g.add_argument("--demo-ratio", type=float, default=None, metavar="R",
+                   help="share of demos with two or more labels under multilabel demo sampling (default 0.5)")
     g.add_argument("--task", default=None,
                    help="what the labels are, named in the instruction (e.g. emotions); default: the dataset's, or labels")
     g.add_argument("--label-format", choices=list(LABEL_FORMATS), default=None, help="answer format (default: preset)")
@@ -117,6 +119,7 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
         max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else preset.max_new_tokens,
         task=args.task or preset.task,
         zero_shot_hint=args.zero_shot_hint,
+        **demo_ratio_option(args, args.demo_sampling or preset.demo_sampling),
     )
     return RunConfig(
         model=args.model, dtype=args.dtype, backend=args.backend,
@@ -124,7 +127,21 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
         prompt=prompt, batch_size=args.batch_size, decoding=args.decoding, breakdown_token_form=args.token_form,
         binary_both_orders=not args.binary_one_order, binary_hard=args.binary_hard,
         max_binary_pairs=args.max_binary_pairs, supervised=supervised_config(args),
+        attention=bool(getattr(args, "attention", False)),
     )
+
+
+def demo_ratio_option(args: argparse.Namespace, sampling: str | None) -> dict:
+    """``{"demo_ratio": R}`` for ``--demo-ratio R`` (else ``{}``: the PromptConfig default); only multilabel sampling reads it."""
+    ratio = getattr(args, "demo_ratio", None)
+    if ratio is None:
+        return {}
+    from labeldist.errors import LabeldistError
+
+    if sampling not in (None, "multilabel"):
+        raise LabeldistError(f"--demo-ratio sets the share of multi-label demos, which --demo-sampling {sampling} ignores",
+                             "use --demo-sampling multilabel, or drop --demo-ratio")
+    return {"demo_ratio": float(ratio)}
 
 
 def backend_options(args: argparse.Namespace) -> dict:

@@ -93,6 +93,8 @@ class PromptConfig:
             raise LabeldistError(f"unknown label order {self.label_order!r}", f"use one of {', '.join(LABEL_ORDERS)}")
         if "{text}" not in self.template or "{label}" not in self.template or self.template.index("{text}") > self.template.index("{label}"):
             raise LabeldistError(f"template {self.template!r} must contain {{text}} followed by {{label}}", "e.g. 'Input: {text}\\n{label}\\n'")
+        if not 0.0 <= self.demo_ratio <= 1.0:
+            raise LabeldistError(f"--demo-ratio must be in [0, 1], got {self.demo_ratio}", "pass a share, e.g. 0.4")
         if self.shots < 0:
             raise LabeldistError(f"--shots must be >= 0, got {self.shots}", "pass a non-negative number")
         if self.max_new_tokens < 1:

@@ -16,6 +16,7 @@ prompts), :mod:`~labeldist.records.steps` (per-step label scores),
 :mod:`~labeldist.records.manifest` (the run manifest).
 """
 
+from labeldist.records.attention import StepAttention
 from labeldist.records.examples import Dataset, Example, HumanDistribution, HumanKind
 from labeldist.records.labels import NONE_LABEL, LabelSet, normalize_label
 from labeldist.records.manifest import LAYOUT_VERSION, Manifest, ModelInfo, ResolvedPrompt, RunSummary
@@ -35,5 +36,5 @@ from labeldist.records.steps import StepScores
 __all__ = [
     "LAYOUT_VERSION", "NONE_LABEL", "AdaptedGeneration", "BinaryScores", "Dataset", "Example", "ExampleRecord", "GenerationDiagnostics",
     "GenerationRecord", "HumanDistribution", "HumanKind", "LabelSet", "Manifest", "MethodDiagnostics", "ModelInfo",
-    "PromptIds", "ResolvedPrompt", "RunSummary", "StageCost", "StepScores", "UnaryScores", "normalize_label",
+    "PromptIds", "ResolvedPrompt", "RunSummary", "StageCost", "StepAttention", "StepScores", "UnaryScores", "normalize_label",
 ]

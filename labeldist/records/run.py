@@ -28,7 +28,8 @@ JSON layout of one line (layout version 2)::
      "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
                       "generated_tokens": int}},
      "calibrated": {method: [L floats]},           # only with --calibration: the calibrated probabilities
-     "predicted": {method: [label, ...]}}          # only with thresholds: labels l with p_l >= t_l
+     "predicted": {method: [label, ...]},          # only with thresholds: labels l with p_l >= t_l
+     "attention": [StepAttention, ...]}            # only runs made with --attention
 
 ``calibrated`` and ``predicted`` are written only when a calibration or thresholds were
 applied (``labeldist classify/run --calibration DIR --thresholds FILE``); a record without
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from labeldist.records.attention import StepAttention
 from labeldist.records.examples import Example, HumanDistribution
 from labeldist.records.steps import StepScores
 
@@ -194,6 +196,7 @@ class ExampleRecord:
     cost: dict[str, StageCost] = field(default_factory=dict)
     calibrated: dict[str, list[float]] = field(default_factory=dict)
     predicted: dict[str, list[str]] = field(default_factory=dict)
+    attention: list[StepAttention] = field(default_factory=list)  # --attention: label steps after the first
 
     @classmethod
     def from_example(cls, ex: Example) -> "ExampleRecord":
@@ -223,6 +226,7 @@ class ExampleRecord:
             "cost": {k: asdict(v) for k, v in self.cost.items()},
             **({"calibrated": {k: [float(x) for x in v] for k, v in self.calibrated.items()}} if self.calibrated else {}),
             **({"predicted": {k: list(v) for k, v in self.predicted.items()}} if self.predicted else {}),
+            **({"attention": [a.to_dict() for a in self.attention]} if self.attention else {}),
         }
 
     @classmethod
@@ -253,6 +257,7 @@ class ExampleRecord:
             rec.adapted = AdaptedGeneration.from_dict(d["adapted"])
         rec.method_diagnostics = {k: MethodDiagnostics(**v) for k, v in d.get("method_diagnostics", {}).items()}
         rec.cost = {k: StageCost(**v) for k, v in d.get("cost", {}).items()}
+        rec.attention = [StepAttention.from_dict(a) for a in d.get("attention") or []]
         return rec
 
 

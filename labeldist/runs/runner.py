@@ -33,6 +33,8 @@ from labeldist.labels.positions import (
 from labeldist.labels.tokens import LabelTokenMap, build_label_token_map
 from labeldist.methods import (
     DEFAULT_GROUPS,
+    GROUPS,
+    METHODS,
     GENERATION_GROUP,
     EstimateOptions,
     MethodSpec,
@@ -57,6 +59,7 @@ from labeldist.records import (
     StageCost,
 )
 from labeldist.runs.supervised import SupervisedConfig, SupervisedStage
+from labeldist.runs.attention import attach_attention
 from labeldist.streams import StreamLog
 
 
@@ -83,9 +86,16 @@ class RunConfig:
     binary_hard: bool = False
     max_binary_pairs: int = 820
     supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
+    attention: bool = False  # --attention: attention region masses of later label steps (labeldist.runs.attention)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", check_groups(self.methods))
+        if self.attention and self.backend != "hf":
+            raise LabeldistError(f"--attention needs the model's attention weights, which --backend {self.backend} "
+                                 "does not return", "use the local backend (--backend hf), or drop --attention")
+        if self.attention and GENERATION_GROUP not in self.methods:
+            raise LabeldistError("--attention reads the answer's label steps, which only the generation group makes",
+                                 f"add {GENERATION_GROUP} to --methods, or drop --attention")
         if self.backend not in BACKENDS:
             raise LabeldistError(f"unknown backend {self.backend!r}", f"use one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
@@ -103,6 +113,11 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["methods"] = list(self.methods)
+        # Options at their defaults are left out, so runs made before they existed keep their identity (resume).
+        if not self.attention:
+            del d["attention"]
+        if not any(METHODS[m].family == "supervised" for g in self.methods for m in GROUPS[g]):
+            del d["supervised"]  # only the supervised methods read these options
         return d
 
 
@@ -236,6 +251,8 @@ class Classifier:
             else:
                 rec.generation, rec.steps = record, steps
                 rec.cost[GENERATION_GROUP] = cost
+        if self.config.attention and not adapted:
+            attach_attention(self.backend, prompts, records)
         return gens
 
 
