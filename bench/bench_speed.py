@@ -303,6 +303,19 @@ def main(argv=None) -> int:
         else:
             rows[name]["no_label_slot"] = sum(not r.steps for r in gen_recs[name])
 
+    # -- probe features captured in the generation pass: cost over generation alone ----------
+    prompts = [clf_gen.build_prompt(ex.text) for ex in gen_items[20:]]
+    kw = dict(candidate_ids=clf_gen.token_map.flat_ids, max_new_tokens=clf_gen.max_new_tokens,
+              constraint=clf_gen.grammar.inner)
+    backend.generate(prompts[:2], **kw)  # prefix cached
+    plain, hidden = [], []
+    for _ in range(2):  # alternate, so drift on a shared machine hits both alike
+        for want, acc in ((False, plain), (True, hidden)):
+            t = time.perf_counter()
+            backend.generate(prompts, **kw, want_hidden=want)
+            acc.append(time.perf_counter() - t)
+    rows["generation"]["probe_capture_overhead"] = min(hidden) / min(plain) - 1.0
+
     # -- labeldist: unary / binary ------------------------------------------------------------
     scorer = clf.breakdown
     for kind, n in (("unary", args.n_unary), ("binary", args.n_binary)):
@@ -396,7 +409,8 @@ def main(argv=None) -> int:
     g, f = rows["generation"], rows["generation (free)"]
     extra = (f"constrained generation: {g['generated_tokens']:.1f} generated tokens and {g['forward_calls_per_item']:.2f} "
              f"decode forwards per item (forced tokens share a forward), grammar time {100 * g['grammar_share_per_step']:.2f} % "
-             f"of decoding; items without a label slot: constrained {g['no_label_slot']}, free {f['no_label_slot']} "
+             f"of decoding; capturing probe features costs {100 * g['probe_capture_overhead']:+.1f} % over generation "
+             f"alone; items without a label slot: constrained {g['no_label_slot']}, free {f['no_label_slot']} "
              f"of {args.n_gen}")
     table = "\n".join(lines)
     meta = (f"per-item times are for a run of {RUN_ITEMS} items (shared prefixes prefilled once per run); "

@@ -3,7 +3,8 @@
     .venv/bin/python docs/zero_shot.py          # ~10 min on 2 CPU cores; writes docs/results/zero-shot.md
 
 Candidates: each zero-shot hint of ``labeldist.prompts.fewshot.ZERO_SHOT_HINTS`` with the model's
-chat template (the zero-shot default), and the plain-text prompt with the ``format`` hint. Each runs
+chat template (the zero-shot default), and the plain-text prompt with the ``format`` and
+``question`` hints (``question`` also asks the instruction as a question). Each runs
 zero-shot, constrained, on 50 dev items (seed 0) of three datasets with annotators whose evaluation
 split is test: lewidi-hsbrexit-ml and lewidi-convabuse-types (multi-label) and lewidi-md
 (single-label). Rule: the lowest mean rank over datasets of the first-step NLL against the annotator
@@ -23,7 +24,9 @@ CANDIDATES = {  # name -> extra CLI flags
     "chat + none": ["--zero-shot-hint", "none"],
     "chat + format": ["--zero-shot-hint", "format"],
     "chat + candidates": ["--zero-shot-hint", "candidates"],
+    "chat + question": ["--zero-shot-hint", "question"],
     "plain + format": ["--zero-shot-hint", "format", "--no-chat"],
+    "plain + question": ["--zero-shot-hint", "question", "--no-chat"],
 }
 N = 50
 

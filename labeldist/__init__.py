@@ -1,7 +1,8 @@
 """labeldist: honest per-label probabilities from language models for multi-label classification.
 
 Public API (mirrors the CLI): :func:`classify`, :func:`run`, :func:`load_backend`,
-:class:`LabelSet`, :class:`Example`, :class:`PromptConfig`, :class:`RunConfig`.
+:class:`LabelSet`, :class:`Example`, :class:`PromptConfig`, :class:`RunConfig`, and the
+scikit-learn estimator :class:`LabelDistClassifier` (all but the records load lazily).
 """
 
 from labeldist.errors import LabeldistError
@@ -11,7 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LabeldistError", "Dataset", "Example", "HumanDistribution", "LabelSet",
-    "classify", "run", "load_backend", "format_table", "PromptConfig", "RunConfig",
+    "classify", "run", "load_backend", "format_table", "PromptConfig", "RunConfig", "LabelDistClassifier",
 ]
 
 
@@ -24,6 +25,10 @@ def __getattr__(name):  # heavy modules (torch) load only when the API is used
         from labeldist.prompts.fewshot import PromptConfig
 
         return PromptConfig
+    if name == "LabelDistClassifier":
+        from labeldist.estimator import LabelDistClassifier
+
+        return LabelDistClassifier
     if name == "RunConfig":
         from labeldist.runs.runner import RunConfig
 

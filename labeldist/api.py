@@ -22,8 +22,9 @@ import numpy as np
 from labeldist.backends import load_backend
 from labeldist.backends.base import Backend
 from labeldist.backends.models import DEFAULT_MODEL
+from labeldist.calibration.apply import AppliedCalibration, resolve_calibration
 from labeldist.errors import LabeldistError
-from labeldist.methods import DEFAULT_GROUPS
+from labeldist.methods import DEFAULT_GROUPS, selected_methods
 from labeldist.prompts.fewshot import PromptConfig
 from labeldist.records import Example, ExampleRecord, LabelSet, Manifest, RunSummary
 from labeldist.runs.environment import environment
@@ -45,13 +46,28 @@ class ClassifyResult:
     methods: list[str]
     summary: RunSummary
     classifier: Classifier
+    calibration: AppliedCalibration | None = None
 
     def probs(self, method: str) -> np.ndarray:
         """Shape (n_texts, n_labels) probabilities of ``method``, label-set order."""
         return np.array([r.methods[method] for r in self.records], dtype=np.float64)
 
+    def calibrated_probs(self, method: str) -> np.ndarray:
+        """Shape (n_texts, n_labels) calibrated probabilities of ``method`` (needs ``calibration=``)."""
+        if not self.records or method not in self.records[0].calibrated:
+            raise LabeldistError(f"method {method!r} has no calibrated probabilities here",
+                                 "pass calibration=DIR holding a calibrator for it")
+        return np.array([r.calibrated[method] for r in self.records], dtype=np.float64)
+
+    def predicted(self, method: str) -> list[list[str]]:
+        """Predicted label set per text for ``method`` (needs thresholds for it)."""
+        if not self.records or method not in self.records[0].predicted:
+            raise LabeldistError(f"method {method!r} has no thresholds here", "pass thresholds=FILE (or calibration=DIR "
+                                 "with a thresholds.json) that covers it")
+        return [list(r.predicted[method]) for r in self.records]
+
     def table(self) -> str:
-        return format_table(self.records, self.label_set, self.methods)
+        return format_table(self.records, self.label_set, self.methods, calibration=self.calibration)
 
     def to_dict(self) -> dict:
         """The ``--format json`` document: labels, methods, one entry per text, the model and config."""
@@ -60,14 +76,19 @@ class ClassifyResult:
 
     def format(self, fmt: str) -> str:
         """The output of ``labeldist classify --format fmt`` (one of :data:`OUTPUT_FORMATS`)."""
+        if fmt == "table":
+            return self.table()
         return format_output(fmt, self.records, self.label_set, self.methods,
                              model=asdict(self.classifier.backend.info), config=self.classifier.config.to_dict())
 
 
-def format_table(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str]) -> str:
-    """Plain-text table: one block per example, rows = methods, columns = labels."""
+def format_table(records: Sequence[ExampleRecord], label_set: LabelSet, methods: Sequence[str], *,
+                 calibration=None) -> str:
+    """Plain-text table: one block per example, rows = methods (and their calibrated rows), columns = labels;
+    then the predicted label set of every method with thresholds."""
     width = max(8, *(len(l) for l in label_set.labels))
-    mw = max(len(m) for m in methods) if methods else 6
+    cal_names = {m: calibration.label_name(m) for m in calibration.calibrators} if calibration is not None else {}
+    mw = max(len(m) for m in [*methods, *cal_names.values()]) if methods else 6
     lines = []
     for r in records:
         text = r.text if len(r.text) <= 90 else r.text[:87] + "..."
@@ -82,8 +103,17 @@ def format_table(records: Sequence[ExampleRecord], label_set: LabelSet, methods:
         for m in methods:
             if m in r.methods:
                 lines.append("  " + f"{m:<{mw}}" + "".join(f"{p:>{width + 1}.3f}" for p in r.methods[m]))
+            if m in r.calibrated:
+                name = cal_names.get(m, f"{m} + calibrated")
+                lines.append("  " + f"{name:<{mw}}" + "".join(f"{p:>{width + 1}.3f}" for p in r.calibrated[m]))
         if r.human is not None and r.human.is_distribution:
             lines.append("  " + f"{'human':<{mw}}" + "".join(f"{p:>{width + 1}.3f}" for p in r.human.probs))
+        for m in methods:
+            if m in r.predicted:
+                thr = calibration.thresholds.get(m) if calibration is not None else None
+                how = f", {thr.objective}{'' if thr.target is None else f' ≥ {thr.target:g}'} thresholds" if thr else ""
+                src = cal_names.get(m, m) if thr is None or thr.calibrator != "none" else m
+                lines.append(f"  predicted ({src}{how}): {', '.join(r.predicted[m]) or 'no label'}")
         lines.append("")
     return "\n".join(lines)
 
@@ -112,7 +142,8 @@ def text_dicts(records: Sequence[ExampleRecord], label_set: LabelSet, methods: S
     group), ``parsed`` (labels read from it), ``diagnostics`` (``well_formed``, ``stop_reason``,
     ``unknown`` strings, ``scored_values``, ``bounded_scores`` and per method ``fallback``),
     ``probabilities`` ({method: {label: p}}, methods and labels in the given orders), and
-    ``gold`` / ``human`` when the record has them.
+    ``calibrated`` / ``predicted`` (with a calibration or thresholds) and ``gold`` / ``human``
+    when the record has them.
     """
     out = []
     for r in records:
@@ -120,7 +151,9 @@ def text_dicts(records: Sequence[ExampleRecord], label_set: LabelSet, methods: S
         diag: dict = {}
         if g is not None:
             diag.update(well_formed=g.diagnostics.well_formed, stop_reason=g.stop_reason, unknown=list(g.unknown),
-                        scored_values=g.diagnostics.scored_values, bounded_scores=g.diagnostics.bounded_scores)
+                        scored_values=g.diagnostics.scored_values, bounded_scores=g.diagnostics.bounded_scores,
+                        constrained=g.diagnostics.constrained,
+                        outside_mass=[_finite(s.outside_mass) for s in r.steps if s.outside_mass is not None])
         diag["fallback"] = {m: bool(r.method_diagnostics[m].fallback) for m in methods if m in r.method_diagnostics}
         d = {
             "id": r.id,
@@ -131,6 +164,10 @@ def text_dicts(records: Sequence[ExampleRecord], label_set: LabelSet, methods: S
             "probabilities": {m: {l: _finite(p) for l, p in zip(label_set.labels, r.methods[m])}
                               for m in methods if m in r.methods},
         }
+        if r.calibrated:
+            d["calibrated"] = {m: {l: _finite(p) for l, p in zip(label_set.labels, v)} for m, v in r.calibrated.items()}
+        if r.predicted:
+            d["predicted"] = {m: list(v) for m, v in r.predicted.items()}
         if r.gold is not None:
             d["gold"] = list(r.gold)
         if r.human is not None and r.human.is_distribution:
@@ -225,21 +262,31 @@ def classify(
     decoding: str = "constrained",
     config: RunConfig | None = None,
     progress: bool = False,
+    calibration=None,
+    thresholds=None,
     **backend_options,
 ) -> ClassifyResult:
     """Per-label probabilities of ``texts`` by every method of the selected groups (nothing written to disk).
 
     ``config`` (a :class:`RunConfig`) replaces ``model``, ``methods``, ``prompt`` and ``decoding``.
+    ``calibration`` (a directory from ``labeldist calibrate``) adds each calibrated method's
+    calibrated probabilities; ``thresholds`` (a ``thresholds.json``, default: the one in the
+    calibration directory) adds predicted label sets. Both are checked against the label set
+    and methods before the model loads.
     """
     label_set = labels if isinstance(labels, LabelSet) else LabelSet.parse(labels, multilabel=multilabel)
     examples = [Example(f"t{i + 1}", t) for i, t in enumerate(texts)]
     config = config or RunConfig(model=model, methods=tuple(methods), prompt=prompt or PromptConfig(),
                                  decoding=decoding)
     model = config.model
+    applied = resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                                 calibration=calibration, thresholds=thresholds)
     backend = backend or load_backend(model, **backend_options)
     clf = Classifier(backend, label_set, config, demos)
     records, summary = run_examples(clf, examples, progress=progress)
-    return ClassifyResult(label_set, records, clf.method_names, summary, clf)
+    if applied is not None:
+        applied.apply(records)
+    return ClassifyResult(label_set, records, clf.method_names, summary, clf, applied)
 
 
 @dataclass
@@ -249,6 +296,7 @@ class RunResult:
     records: list[ExampleRecord]
     methods: list[str]
     summary: RunSummary
+    calibration: AppliedCalibration | None = None
 
 
 def run(
@@ -259,23 +307,35 @@ def run(
     config: RunConfig | None = None,
     demo_pool: Sequence[Example] = (),
     train_pool: Sequence[Example] | None = None,
+    dev_pool: Sequence[Example] | None = None,
     data_source: dict | None = None,
     backend: Backend | None = None,
     progress: bool = True,
+    calibration=None,
+    thresholds=None,
     **backend_options,
 ) -> RunResult:
     """Classify ``examples`` into a run directory, resuming if it already holds the same run.
 
     ``train_pool`` (default: ``demo_pool``) gives the train-split base rates recorded for the
-    evaluation's base-rate baseline. The directory is created only after the model, demos
+    evaluation's base-rate baseline, and the items the supervised methods are fitted on;
+    ``dev_pool`` the items they choose hyperparameters on (default: a seeded share of train). The
+    directory is created only after the model, demos
     and label tokens are ready and every example has been validated, so a bad input never
     leaves a partial run behind.
+
+    ``calibration`` / ``thresholds`` (as in :func:`classify`) store each record's calibrated
+    probabilities and predicted label sets (``calibrated`` / ``predicted``); which
+    calibrators and thresholds were used is part of the run's config, so a resume must pass
+    the same ones.
     """
     from labeldist.data import check_no_overlap, train_base_rates
 
     config = config or RunConfig()
     if not examples:
         raise LabeldistError("no examples to classify", "check the data file, --split and --n")
+    applied = resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                                 calibration=calibration, thresholds=thresholds)
     backend = backend or load_backend(config.model, backend=config.backend, dtype=config.dtype,
                                       batch_size=config.batch_size, **backend_options)
     clf = Classifier(backend, label_set, config, demo_pool)
@@ -288,6 +348,8 @@ def run(
         "data": data_source,
         "demo_ids": [d.id for d in clf.demos],
     }
+    if applied is not None:  # only then, so runs without calibration keep their config (and resume)
+        resume_config["calibration"] = applied.describe()
     ids_digest = hashlib.sha256(json.dumps([e.id for e in examples]).encode()).hexdigest()[:16]
     manifest = Manifest(
         config=resume_config,
@@ -303,9 +365,14 @@ def run(
         train_base_rates=train_base_rates(demo_pool if train_pool is None else train_pool, label_set),
     )
     store = RunStore.open(out_dir, manifest)
+    if clf.supervised is not None:
+        info = clf.supervised.prepare(out_dir, demo_pool if train_pool is None else train_pool, dev_pool,
+                                      {e.id for e in examples}, progress=progress)
+        store.update_manifest(supervised=info)
+    clf.calibration = applied  # calibrated probabilities and label sets, stored with each record
     records, summary = run_examples(clf, examples, store=store, progress=progress)
     store.update_manifest(summary=summary, n_examples=len(examples), example_ids_sha256=ids_digest, complete=True)
-    return RunResult(Path(out_dir), label_set, records, clf.method_names, summary)
+    return RunResult(Path(out_dir), label_set, records, clf.method_names, summary, applied)
 
 
 def _check_prompt_lengths(clf: Classifier, examples: Sequence[Example]) -> None:

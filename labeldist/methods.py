@@ -37,10 +37,11 @@ from labeldist.records import ExampleRecord, LabelSet, MethodDiagnostics
 
 Family = Literal["generation", "breakdown", "supervised", "marginal"]
 #: What a method reads from a record: the label steps of the greedy answer, its parsed
-#: labels, its per-token log-probabilities, the unary / binary breakdown scores, the
-#: marginal search, hidden states, or a fitted artefact.
+#: labels, its per-token log-probabilities, the unary / binary breakdown scores, the marginal
+#: search, hidden states, a fitted artefact's output, or the label steps / labels of the
+#: LoRA-adapted model's answer.
 Reads = Literal["steps", "answer", "token_logprobs", "unary_scores", "binary_scores", "marginal_scores",
-                "hidden_states", "artefact"]
+                "hidden_states", "artefact", "adapted_steps", "adapted_answer"]
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,25 @@ def _marginal(rec: ExampleRecord, label_set: LabelSet, _: EstimateOptions) -> np
 #: The group of the marginal search (its own pipeline stage; its cost is recorded under this name).
 MARGINAL_GROUP = "marginal"
 
+def _artefact(name: str):
+    """A supervised method's probabilities: its fitted model's output, stored in the record."""
+    def estimate(rec: ExampleRecord, label_set: LabelSet, _: EstimateOptions) -> np.ndarray | None:
+        p = rec.artefact_probs.get(name)
+        return None if p is None else np.asarray(p, dtype=np.float64)
+    return estimate
+
+
+def _adapted_steps(fn):
+    """A generation method read off the LoRA-adapted model's answer."""
+    def estimate(rec: ExampleRecord, label_set: LabelSet, _: EstimateOptions) -> np.ndarray | None:
+        return None if rec.adapted is None else fn(rec.adapted.steps, label_set)
+    return estimate
+
+
+def _adapted_answer(rec: ExampleRecord, label_set: LabelSet, _: EstimateOptions) -> np.ndarray | None:
+    return None if rec.adapted is None else hard_predictions(rec.adapted.generation.parsed, label_set)
+
+
 _SPECS: tuple[MethodSpec, ...] = (
     MethodSpec("first_step", "generation", "generation", ("steps",), True,
                lambda r, ls, o: first_step(r.steps, ls),
@@ -172,6 +192,20 @@ _SPECS: tuple[MethodSpec, ...] = (
                "Bradley–Terry over pairwise 'a or b' prompts: σ(s_l − s_none) / softmax(s)"),
     MethodSpec("marginal", MARGINAL_GROUP, "marginal", ("marginal_scores",), True, _marginal,
                "P(label in the answer): best-first search over decoding paths, with lower/upper bounds"),
+    MethodSpec("probe", "probe", "supervised", ("hidden_states", "artefact"), True, _artefact("probe"),
+               "L2 logistic regression per label on the hidden state before the first label slot"),
+    MethodSpec("encoder", "encoder", "supervised", ("artefact",), True, _artefact("encoder"),
+               "MiniLM fine-tuned end to end, one sigmoid per label (softmax single-label)"),
+    MethodSpec("encoder_frozen", "encoder", "supervised", ("artefact",), True, _artefact("encoder_frozen"),
+               "frozen mean-pooled MiniLM embeddings + the probe classifier"),
+    MethodSpec("sft_first_step", "sft", "supervised", ("adapted_steps",), True, _adapted_steps(first_step),
+               "first-step distribution of the LoRA-adapted model"),
+    MethodSpec("sft_compare_to_none", "sft", "supervised", ("adapted_steps",), False,
+               _adapted_steps(compare_to_none), "compare-to-none of the LoRA-adapted model"),
+    MethodSpec("sft_hard", "sft", "supervised", ("adapted_answer",), True, _adapted_answer,
+               "the LoRA-adapted model's outputs (SFT outputs)"),
+    MethodSpec("sft_max_over_generations", "sft", "supervised", ("adapted_steps",), False,
+               _adapted_steps(max_over_generations), "max over label steps of the LoRA-adapted model"),
 )
 
 #: The group every run selects by default: one greedy answer, read by the generation methods.
@@ -187,6 +221,11 @@ for _s in _SPECS:
     GROUPS.setdefault(_s.group, ())
     GROUPS[_s.group] += (_s.name,)
 del _s
+
+
+def unsupervised_groups() -> tuple[str, ...]:
+    """Groups whose methods need no training data: what `classify` and the demo can run."""
+    return tuple(g for g, names in GROUPS.items() if all(METHODS[m].family != "supervised" for m in names))
 
 
 def get_method(name: str) -> MethodSpec:
@@ -236,6 +275,11 @@ def apply_methods(rec: ExampleRecord, specs: Sequence[MethodSpec], label_set: La
         rec.methods[spec.name] = np.asarray(p, dtype=np.float64).tolist()
         rec.method_diagnostics[spec.name] = MethodDiagnostics(fallback=fallback)
     return fallbacks
+
+
+def supervised_methods(specs: Sequence[MethodSpec]) -> list[MethodSpec]:
+    """The methods among ``specs`` whose per-item output comes from a model fitted on the train split."""
+    return [s for s in specs if "artefact" in s.reads]
 
 
 def infer_legacy_diagnostics(rec: ExampleRecord, label_set: LabelSet) -> None:

@@ -22,6 +22,8 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "sample_n": (7,),  # --n: the seeded sample of a split
     "test_set": (),  # --test-set main|multilabel: the stratified test-set sample
     "demo_items": (),  # `labeldist demo`: which VADER tweets are scored
+    "fit_train": (11,),  # supervised methods: the seeded sample of train items they are fitted on
+    "fit_dev": (12,),  # supervised methods: the dev items (or the share of train that serves as dev)
 }
 
 

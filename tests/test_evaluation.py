@@ -288,3 +288,21 @@ def test_examples_without_aggregate_label_count_only_for_distribution_metrics(tm
     assert res.score("toy", "first_step", "nll").value == pytest.approx(nll_loss(human, p))
     assert res.score("toy", "first_step", "example_f1").value == pytest.approx(example_f1_score(gold, p[keep]))
     assert any("2 of 16 examples have no aggregate label" in n for n in res.notes)
+
+
+def test_a_run_calibration_directory_is_used_by_default_beside_the_platt_reference_variant(tmp_path, capsys):
+    from labeldist.report.calibrate_run import calibrate_run
+
+    run = make_run(tmp_path / "a", n_dev=24)
+    calibrate_run(run, dev_split="dev", calibrator="platt", threshold_objective=None, plots=False)
+    res = evaluate_runs([run], n_boot=20, calibrate="dev")
+    assert res.methods[2:] == ["first_step", "first_step + platt", "compare_to_none", "compare_to_none + platt",
+                               "compare_to_none + Platt (dev)"]
+    assert res.datasets[0].n_examples == 16  # the 24 dev records fitted both calibrations; neither is scored
+    (cal,) = res.calibration
+    assert cal["n_fit_examples"] == 24
+    assert [e["row"] for e in res.calibration_effects] == ["first_step", "compare_to_none"]
+    plain = evaluate_runs([run], n_boot=20, calibration=None)
+    assert plain.methods[2:] == ["first_step", "compare_to_none"] and plain.datasets[0].n_examples == 40
+    assert main(["evaluate", str(run), "--n-boot", "20", "--no-plots", "--out", str(tmp_path / "ev")]) == 0
+    assert "| compare_to_none + platt |" in capsys.readouterr().out

@@ -13,6 +13,7 @@ from labeldist.cli.options import run_config
 from labeldist.errors import LabeldistError
 from labeldist.methods import GROUPS, METHODS, apply_methods, groups_help, selected_methods
 from labeldist.records import (
+    AdaptedGeneration,
     BinaryScores,
     ExampleRecord,
     GenerationRecord,
@@ -52,6 +53,12 @@ def full_record(i: int, ls: LabelSet, rng: np.random.Generator) -> ExampleRecord
     pairs = [[a, b] for a in range(n_cand) for b in range(a + 1, n_cand)]
     rec.binary = BinaryScores(pairs, {"a": [[0.0]] * len(pairs), "b": [[0.0]] * len(pairs)},
                               rng.uniform(0.05, 0.95, size=len(pairs)).tolist())
+    for name, spec in METHODS.items():  # fitted models' outputs
+        if "artefact" in spec.reads:
+            p = rng.uniform(0.05, 0.95, size=ls.n_labels)
+            rec.artefact_probs[name] = (p if ls.multilabel else p / p.sum()).tolist()
+    rec.adapted = AdaptedGeneration(GenerationRecord("...", [3], [ls.labels[-1]], [], "grammar"),
+                                    [StepScores(0, 3, ls.labels[-1], rng.normal(size=n_cand))])
     return rec
 
 
@@ -108,7 +115,8 @@ def test_missing_input_is_a_counted_fallback_not_silent():
 # -- the registry is the only place that names a method; imports point down ----------------------
 
 # The registry, the estimators, and each method's own modules (its prompts, its scorer, its record layout).
-NAMING_ALLOWED = {"methods.py", "estimators", "prompts/breakdown.py", "runs/breakdown_runner.py", "records/run.py"}
+NAMING_ALLOWED = {"methods.py", "estimators", "prompts/breakdown.py", "runs/breakdown_runner.py", "records/run.py",
+                  "supervised", "runs/supervised.py"}
 # The same words with another meaning: "binary" dataset variants, "hard" file layouts and training targets.
 OTHER_MEANING = {"binary": ("data/",), "hard": ("supervised/", "data/")}
 

@@ -2,7 +2,12 @@
 generation order, annotator agreement, attention regions, bootstrap intervals, figures and findings.
 
 Imports point downward only: this package uses ``labeldist.records``, ``labeldist.metrics`` and
-``labeldist.errors``, never backends or runners.
+``labeldist.errors``, never backends or runners. The modules behind ``labeldist analyze`` are imported
+on their own, not from here: :mod:`~labeldist.analyses.runs` (run directories -> traces, via
+``labeldist.report.load``), :mod:`~labeldist.analyses.suite` (every analysis of a set of runs),
+:mod:`~labeldist.analyses.scale`, :mod:`~labeldist.analyses.more_findings`,
+:mod:`~labeldist.analyses.probes` (Fig 7, with ``labeldist.supervised``), :mod:`~labeldist.analyses.writer`
+and :mod:`~labeldist.analyses.dataset_stats` (Table 1).
 """
 
 from labeldist.analyses.agreement import AgreementStats, annotation_agreement, cohen_kappa, krippendorff_alpha_nominal

@@ -72,7 +72,8 @@ def write_table(rows: Sequence[Any], path, *, digits: int = 3, title: str | None
     md_path.write_text((f"# {title}\n\n" if title else "") + text, encoding="utf-8")
     flat = [dict(c for k, v in _as_dict(r).items() for c in _csv_cells(k, v)) for r in rows]
     with csv_path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(flat[0]))
+        # the union of the rows' columns: a cell that is an interval in one row may be empty in another
+        w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in flat for k in row)), restval="")
         w.writeheader()
         w.writerows(flat)
     return md_path, csv_path

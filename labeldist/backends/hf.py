@@ -12,11 +12,13 @@ Speed comes from two things:
   lockstep; finished rows are dropped from the cache. Decoding one token at a time at
   batch 1 is what makes the reference slow.
 
-Attentions are never requested; hidden states only with ``want_hidden=True``.
+Attentions only on request (:meth:`HFBackend.attention_rows`, eager attention for that one forward);
+hidden states only with ``want_hidden=True``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import time
@@ -143,6 +145,7 @@ class HFBackend(Backend):
         )
         self.stats = {"forward_tokens": 0, "forward_calls": 0}
         self.max_packed_tokens = 1024
+        self._adapter_on = False
 
     @classmethod
     def from_pretrained_objects(cls, model, tokenizer, *, name: str = "custom", batch_size: int = 20) -> "HFBackend":
@@ -159,7 +162,40 @@ class HFBackend(Backend):
                                 extra={"architecture": type(model).__name__})
         self.stats = {"forward_tokens": 0, "forward_calls": 0}
         self.max_packed_tokens = 1024
+        self._adapter_on = False
         return self
+
+    def is_cached(self, segments: tuple[tuple[int, ...], ...]) -> bool:
+        """Whether the key/value cache after ``segments`` is held (for the current adapter state)."""
+        return (self._adapter_on, tuple(segments)) in self._prefix_cache
+
+    # -- LoRA adapters (SFT) -------------------------------------------------------------
+    def attach_adapter(self, peft_model) -> None:
+        """Use ``peft_model`` (a LoRA-wrapped copy of this backend's model) from now on, adapter *off*:
+        the base model answers unless inside :meth:`adapted`. Cached prefixes are kept per state."""
+        self.model = peft_model.eval()
+        self.model.base_model.disable_adapter_layers()
+        self._adapter_on = False
+
+    def detach_adapter(self) -> None:
+        """Back to the plain base model (the LoRA layers removed, not merged)."""
+        if hasattr(self.model, "unload") and hasattr(self.model, "peft_config"):
+            self.model = self.model.unload().eval()
+        self._adapter_on = False
+        self._prefix_cache.clear()
+
+    @contextlib.contextmanager
+    def adapted(self):
+        """Within this block the LoRA adapter is on."""
+        if not hasattr(self.model, "base_model") or not hasattr(self.model.base_model, "enable_adapter_layers"):
+            raise LabeldistError("no adapter is attached to this model", "train one (--methods sft) or pass --adapter DIR")
+        self.model.base_model.enable_adapter_layers()
+        self._adapter_on = True
+        try:
+            yield self
+        finally:
+            self.model.base_model.disable_adapter_layers()
+            self._adapter_on = False
 
     # -- tokenizer -------------------------------------------------------------------
     @property
@@ -198,9 +234,10 @@ class HFBackend(Backend):
         """
         from transformers import DynamicCache
 
-        if segments in self._prefix_cache:
-            self._prefix_cache.move_to_end(segments)
-            return self._prefix_cache[segments]
+        key = (self._adapter_on, segments)  # an attached adapter changes every cached state
+        if key in self._prefix_cache:
+            self._prefix_cache.move_to_end(key)
+            return self._prefix_cache[key]
         if len(segments) > 1:
             base = self._prefix_state(segments[:-1])
         else:
@@ -216,9 +253,9 @@ class HFBackend(Backend):
                 pos = torch.arange(length, length + len(rest)).unsqueeze(0)
                 out = self._forward(ids, past=past, position_ids=pos,
                                     attention_mask=torch.ones(1, length + len(rest), dtype=torch.long), want_hidden=True)
-            state = (out.past_key_values, out.logits[0, -1].float(), out.hidden_states[-1][0, -1].float(),
-                     length + len(rest))
-        self._prefix_cache[segments] = state
+            state = (out.past_key_values, out.logits[0, -1].float(),
+                     torch.stack([h[0, -1] for h in out.hidden_states]).float(), length + len(rest))  # (layers+1, H)
+        self._prefix_cache[key] = state
         while len(self._prefix_cache) > self._prefix_cache_size:
             self._prefix_cache.popitem(last=False)
         return state
@@ -231,9 +268,10 @@ class HFBackend(Backend):
             groups.setdefault(p.segments[:-1], []).append(i)
         return list(groups.items())
 
-    def _start_batch(self, prefix, tails: list[tuple[int, ...]], want_hidden: bool):
+    def _start_batch(self, prefix, tails: list[tuple[int, ...]], want_hidden: bool, layer: int = -1):
         """Forward left-padded tails on the expanded prefix cache; return (past, mask, next_pos, logits, hidden)."""
         past0, last_logits, last_hidden, plen = prefix
+        last_hidden = last_hidden[layer] if last_hidden is not None else None
         n = len(tails)
         width = max(len(t) for t in tails)
         past = copy.deepcopy(past0) if plen else None
@@ -257,7 +295,7 @@ class HFBackend(Backend):
             past.batch_repeat_interleave(n)
         with torch.inference_mode():
             out = self._forward(ids, past=past, attention_mask=mask, position_ids=pos, want_hidden=want_hidden)
-        hidden = out.hidden_states[-1][:, -1].float() if want_hidden else None
+        hidden = out.hidden_states[layer][:, -1].float() if want_hidden else None
         return out.past_key_values, mask, pos[:, -1] + 1, out.logits[:, -1].float(), hidden
 
     # -- interface -----------------------------------------------------------------------
@@ -270,7 +308,7 @@ class HFBackend(Backend):
             tails = [prompts[i].segments[-1] for i in idx]
             # The group's own last shared segment (an item's question) rides in the packed row
             # instead of getting a cache entry of its own, unless it is already cached.
-            if len(shared) >= 2 and shared not in self._prefix_cache:
+            if len(shared) >= 2 and (self._adapter_on, shared) not in self._prefix_cache:
                 base, lead = self._prefix_state(shared[:-1]), list(shared[-1])
             else:
                 base, lead = (self._prefix_state(shared) if shared else (None, None, None, 0)), []
@@ -359,7 +397,8 @@ class HFBackend(Backend):
         return np.stack(rows) if rows else out
 
     def generate(self, prompts: Sequence[PromptIds], *, candidate_ids: Sequence[int], max_new_tokens: int,
-                 stop: Sequence[str] = (), want_hidden: bool = False, constraint=None) -> list[Generation]:
+                 stop: Sequence[str] = (), want_hidden: bool = False, constraint=None,
+                 hidden_layer: int = -1) -> list[Generation]:
         self.check_length(prompts, max_new_tokens)
         results: list[Generation | None] = [None] * len(prompts)
         for shared, idx in self._group(prompts):
@@ -368,12 +407,12 @@ class HFBackend(Backend):
                 chunk = idx[start:start + self.batch_size]
                 for i, g in zip(chunk, self._generate_batch(prefix, [prompts[i].segments[-1] for i in chunk],
                                                             candidate_ids, max_new_tokens, stop, want_hidden,
-                                                            constraint)):
+                                                            constraint, hidden_layer)):
                     results[i] = g
         return results  # type: ignore[return-value]
 
     def _generate_batch(self, prefix, tails, candidate_ids, max_new_tokens, stop, want_hidden,
-                        constraint) -> list[Generation]:
+                        constraint, layer: int = -1) -> list[Generation]:
         """Greedy decoding of one batch, all rows advancing together.
 
         Every step each live row feeds a *chunk*: its chosen token plus (constrained only)
@@ -386,7 +425,7 @@ class HFBackend(Backend):
         eos = self.eos_ids
         pad = self.tokenizer.pad_id if self.tokenizer.pad_id is not None else 0
         n = len(tails)
-        past, mask, next_pos, logits, hidden = self._start_batch(prefix, tails, want_hidden)
+        past, mask, next_pos, logits, hidden = self._start_batch(prefix, tails, want_hidden, layer)
         rows = [_Row(constraint.initial() if constraint is not None else None) for _ in range(n)]
         active = list(range(n))  # original row of each live cache row
         while True:
@@ -445,7 +484,7 @@ class HFBackend(Backend):
                                  logits_to_keep=width, output_hidden_states=want_hidden)
             past = out.past_key_values
             all_logits = out.logits.float()  # (k, width, V)
-            all_hidden = out.hidden_states[-1].float() if want_hidden else None
+            all_hidden = out.hidden_states[layer].float() if want_hidden else None
             for j, c in enumerate(chunks):  # the forced tokens' distributions: the column before each
                 R = rows[active[j]]
                 for m in range(1, len(c)):
@@ -465,6 +504,74 @@ class HFBackend(Backend):
                 hidden = hidden[sel] if hidden is not None else None
                 active = [active[j] for j in alive]
         return [R.generation(len(cand), want_hidden, constraint is not None) for R in rows]
+
+    # -- attention (opt-in: ``labeldist run --attention``, Table 6) ---------------------------
+    def attention_rows(self, prompt: PromptIds, generated: Sequence[int], queries: Sequence[int]) -> np.ndarray:
+        """Attention rows of the given query positions of ``prompt.ids + generated``, every layer and head.
+
+        One extra forward with eager attention (switched on for this call only, then restored):
+        the prompt's shared prefix comes from the prefix cache, the rest of the prompt and the
+        generated tokens up to the last query are run with a hook on every attention module
+        that keeps only the query rows asked for, so no full attention map is held.
+
+        Parameters
+        ----------
+        prompt : PromptIds
+        generated : sequence of int
+            Generated ids after the prompt.
+        queries : sequence of int
+            Absolute positions (0-based over ``prompt.ids + generated``) whose rows are wanted;
+            each at least the length of the prompt's cached prefix (``prompt.segments[:-1]``).
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_layers, n_heads, n_keys), float64
+            ``n_keys = max(queries) + 1``; row q is the softmax over keys [0, q] (zeros after q).
+        """
+        from transformers import DynamicCache
+
+        queries = [int(q) for q in queries]
+        total = len(prompt) + len(generated)
+        if not queries or min(queries) < 0 or max(queries) >= total:
+            raise LabeldistError(f"attention queries {queries} are outside the {total} tokens of prompt + generation",
+                                 "pass positions of tokens that were fed to the model")
+        shared = prompt.segments[:-1]
+        past0, _, _, plen = self._prefix_state(shared) if shared else (None, None, None, 0)
+        if min(queries) < plen:
+            raise LabeldistError(f"attention query {min(queries)} lies in the cached {plen}-token prompt prefix",
+                                 "ask for queries after the prompt's shared prefix (label steps are)")
+        seq = list(prompt.ids) + [int(t) for t in generated]
+        tail = seq[plen : max(queries) + 1]
+        rel = torch.tensor([q - plen for q in queries], dtype=torch.long)
+        modules = [m.self_attn for m in self.model.modules() if isinstance(getattr(m, "self_attn", None), torch.nn.Module)]
+        if not modules:
+            raise LabeldistError(f"model {type(self.model).__name__} has no self_attn modules to read attention from",
+                                 "use a decoder-only transformers model (Llama, Qwen2, Gemma, ...)")
+        kept: dict[int, torch.Tensor] = {}
+
+        def keep(i):
+            def hook(_module, _args, output):
+                weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+                if weights is None:
+                    raise LabeldistError("the attention module returned no weights", "this model needs eager attention")
+                kept[i] = weights[0, :, rel, :].float()  # (n_heads, n_queries, n_keys)
+            return hook
+
+        previous = self.model.config._attn_implementation
+        hooks = [m.register_forward_hook(keep(i)) for i, m in enumerate(modules)]
+        past = copy.deepcopy(past0) if past0 is not None else DynamicCache(config=self.model.config)
+        try:
+            self.model.set_attn_implementation("eager")
+            with torch.inference_mode():
+                self._forward(torch.tensor([tail], dtype=torch.long), past=past,
+                              attention_mask=torch.ones(1, plen + len(tail), dtype=torch.long),
+                              position_ids=torch.arange(plen, plen + len(tail)).unsqueeze(0))
+        finally:
+            for h in hooks:
+                h.remove()
+            self.model.set_attn_implementation(previous)
+        rows = torch.stack([kept[i] for i in range(len(modules))])  # (n_layers, n_heads, n_queries, n_keys)
+        return rows.permute(2, 0, 1, 3).double().numpy()
 
 
 class _Row:

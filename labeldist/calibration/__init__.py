@@ -10,8 +10,13 @@
   recall target, as a small JSON file.
 * :mod:`~labeldist.calibration.reliability`: reliability curves, ECE against q or gold, and
   before/after reliability diagrams.
+* :mod:`~labeldist.calibration.threshold_set`: ``thresholds.json``, one file holding every method's thresholds.
+* :mod:`~labeldist.calibration.directory`: the calibration directory's layout and ``fit.json``.
+* :mod:`~labeldist.calibration.apply`: fitted calibrators and thresholds applied to run records
+  (``record.calibrated`` / ``record.predicted``), as ``classify`` and ``run`` do.
 
-numpy, scipy and scikit-learn on arrays (and, for temperature, the registry's estimators on stored steps): nothing here reads run directories or calls a model.
+numpy, scipy and scikit-learn on arrays and records (and, for temperature, the registry's estimators on stored
+steps): nothing here reads run directories or calls a model; ``labeldist.report.calibrate_run`` does.
 """
 
 from labeldist.calibration._common import MIN_ITEMS, FitInfo
@@ -47,9 +52,13 @@ from labeldist.calibration.selection import (
 )
 from labeldist.calibration.storage import CALIBRATION_FILE, CalibrationFile, load_calibration, save_calibration
 from labeldist.calibration.thresholds import OBJECTIVES, Thresholds, select_thresholds, threshold_curve
+from labeldist.calibration.threshold_set import THRESHOLDS_FILE, ThresholdSet
+from labeldist.calibration.directory import CALIBRATION_DIR, FIT_FILE
+from labeldist.calibration.apply import AppliedCalibration, method_input, resolve_calibration
 
 __all__ = [
-    "CALIBRATION_FILE", "CALIBRATORS", "CANDIDATE_ORDER", "ISOTONIC_EPS", "MIN_ITEMS", "N_FOLDS", "OBJECTIVES",
+    "AppliedCalibration", "CALIBRATION_DIR", "FIT_FILE", "THRESHOLDS_FILE", "ThresholdSet", "method_input",
+    "resolve_calibration", "CALIBRATION_FILE", "CALIBRATORS", "CANDIDATE_ORDER", "ISOTONIC_EPS", "MIN_ITEMS", "N_FOLDS", "OBJECTIVES",
     "POOLED", "RULE", "temperature_methods", "CalibrationFile", "CalibrationInput", "CalibrationSelection", "Calibrator", "FitInfo",
     "IdentityCalibrator", "IsotonicCalibrator", "PlattCalibrator", "ReliabilityCurve", "StepRecompute", "TemperatureCalibrator",
     "Thresholds", "as_input", "candidate_names", "cross_validated_nll", "expected_calibration_error",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from labeldist.api import OUTPUT_FORMATS
+from labeldist.cli.calibration_options import add_calibration_options
 from labeldist.cli.data_options import add_layout_options, layout_from_args
 from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
 from labeldist.cli.output import write_data
@@ -30,6 +31,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "csv (one row per text x method, a column per label)")
     add_model_options(p)
     add_prompt_options(p, shots=0)
+    add_calibration_options(p)
     return p
 
 
@@ -51,7 +53,15 @@ def run(args) -> int:
     config = run_config(args)
     if args.shots and not demos:
         raise LabeldistError(f"--shots {args.shots} needs demonstrations", "pass --demos FILE or --shots 0")
+    from labeldist.methods import selected_methods
+
+    # checked before the model loads: a calibration for another label set or method fails in a second
+    api.resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                            calibration=args.calibration, thresholds=args.thresholds)
     res = api.classify(args.texts, label_set, config=config, demos=demos, progress=False,
+                       calibration=args.calibration, thresholds=args.thresholds,
                        backend=api.load_backend(config.model, backend=config.backend, **backend_options(args)))
+    for note in (res.calibration.notes if res.calibration is not None else []):
+        print(f"note: {note}")  # stderr: stdout holds only the data
     write_data(args, res.format(args.format))
     return 0

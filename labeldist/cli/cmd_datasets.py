@@ -20,6 +20,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                   "or ../shared/datasets next to the repository)")
     p.add_argument("--json", action="store_true", help="print one JSON object per dataset instead of a table")
     p.add_argument("--all", action="store_true", help="also list the datasets that are not available")
+    p.add_argument("--stats", action="store_true",
+                   help="Table 1: annotators per item, labels per item and inter-annotator agreement (Krippendorff's "
+                        "alpha per label; Cohen's kappa where every item has two annotators) of each named dataset")
+    p.add_argument("--stats-out", default=None, metavar="PATH",
+                   help="with --stats: also write PATH.md and PATH.csv")
     p.add_argument("--presets", action="store_true",
                    help="show each registered dataset's prompt preset (instruction, template, answer format) and exit")
     p.add_argument("--help-layouts", action="store_true",
@@ -57,7 +62,23 @@ def _print_presets(names) -> None:
         print(f"  template:    {p.template!r}")
 
 
+def _print_stats(args) -> None:
+    from labeldist.analyses.dataset_stats import dataset_stats_row
+    from labeldist.analyses.tables import markdown_table, write_table
+    from labeldist.data.registry import load_dataset
+
+    names = args.names or [i.name for i in (describe(n, root=args.root) for n in REGISTRY) if i.available]
+    rows = [dataset_stats_row(load_dataset(n, root=args.root)) for n in names]
+    print(markdown_table(rows), end="")
+    if args.stats_out:
+        md, csv = write_table(rows, args.stats_out, title="Annotation statistics (Table 1)")
+        print(f"\nwrote {md} and {csv}")
+
+
 def run(args) -> int:
+    if args.stats:
+        _print_stats(args)
+        return 0
     if args.presets:
         _print_presets(args.names or list(REGISTRY))
         return 0

@@ -6,14 +6,15 @@ import argparse
 import time
 
 from labeldist.backends import DTYPES
-from labeldist.methods import GROUPS, groups_help
+from labeldist.methods import groups_help, unsupervised_groups
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the default model on built-in texts and print the table")
     p.add_argument("--model", default=None, help="model to use (default: the registry default)")
     p.add_argument("--dtype", default="auto", choices=list(DTYPES))
-    p.add_argument("--methods", default=",".join(GROUPS), help=f"method groups to show: {groups_help()}")
+    p.add_argument("--methods", default=",".join(unsupervised_groups()),
+                   help=f"method groups to show (default: those that need no training data): {groups_help()}")
     p.add_argument("--n-vader", type=int, default=50, help="VADER tweets for the alignment table (0 to skip)")
     p.add_argument("--out", default="runs/demo-vader-tweets", help="run directory of the alignment part (resumable)")
     return p

@@ -19,16 +19,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "distributions (NLL, L1, Brier) and the aggregate gold labels (example-F1, Jaccard, micro/macro F1, "
         "ECE, ROC-AUC, AP), with the base-rate and uniform baselines, 95% percentile bootstrap intervals "
         "and paired bootstrap tests. Prints Table 2 and writes table.md, table.csv, scores.csv, "
-        "comparisons.csv, per_label.csv, results.json and plots/*.png.",
+        "comparisons.csv, per_label.csv, results.json and plots/*.png. With a calibration directory (RUN_DIR/calibration "
+        "from `labeldist calibrate`, or --calibration DIR) also '<method> + <calibrator>' rows, a 'calibration: NLL "
+        "and ECE before -> after' table and reliability diagrams before/after; its dev records are not evaluated.",
     )
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories written by `labeldist run`")
     p.add_argument("--out", type=Path, default=None, help="output directory (default: RUN_DIR/evaluation for one run, "
                    "./evaluation for several)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    cal = p.add_mutually_exclusive_group()
+    cal.add_argument("--calibration", metavar="DIR", type=Path, default=None,
+                     help="calibration directory from `labeldist calibrate` for every run (default: each run's "
+                          "RUN_DIR/calibration where it exists): adds '<method> + <calibrator>' rows, the before → "
+                          "after table and reliability diagrams; its dev records are not evaluated")
+    cal.add_argument("--no-calibration", action="store_true", help="ignore RUN_DIR/calibration: raw rows only")
     p.add_argument("--calibrate", metavar="SPLIT", default=None,
-                   help=f"fit Platt scaling of {', '.join(s.name for s in calibratable_methods())} on this split "
-                        "(e.g. dev) and report raw and calibrated rows")
+                   help=f"reference variant: fit one shared Platt (w, b) of "
+                        f"{', '.join(s.name for s in calibratable_methods())} on this split at evaluation time "
+                        "(e.g. dev) and add its rows")
     p.add_argument("--split", default=None, help="evaluate only records of this split (default: all records not used "
                    "for calibration)")
     p.add_argument("--threshold", type=float, default=None,
@@ -43,8 +52,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from labeldist.report import evaluate_runs
 
+    calibration = None if args.no_calibration else (args.calibration or "auto")
     result = evaluate_runs(args.run_dirs, seed=args.seed, n_boot=args.n_boot, calibrate=args.calibrate,
-                           split=args.split, threshold=args.threshold)
+                           split=args.split, threshold=args.threshold, calibration=calibration)
     out = args.out or (Path(args.run_dirs[0]) / "evaluation" if len(args.run_dirs) == 1 else Path("evaluation"))
     paths = result.write(out, plots=not args.no_plots)
     if args.json:
@@ -60,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
     print("\nToken-level marginalization metrics (Praharaj & Kasundra): micro-F1@t, Hamming loss at t, micro ROC-AUC\n")
     print(result.table(TOKEN_LEVEL_METRICS))
+    if result.calibration_effects:
+        from labeldist.report.tables import calibration_markdown
+
+        print("\ncalibration: NLL and ECE before → after (ECE pooled over entries, against q or gold)\n")
+        print(calibration_markdown(result))
     for note in result.notes:
         print(f"note: {note}")
     print(f"\nwrote {paths['markdown']} (every metric, paired tests), {paths['table_csv']}, {paths['json']} "

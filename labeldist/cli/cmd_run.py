@@ -7,8 +7,15 @@ import hashlib
 import json
 from pathlib import Path
 
+from labeldist.cli.calibration_options import add_calibration_options
 from labeldist.cli.data_options import add_layout_options, layout_from_args
-from labeldist.cli.options import add_model_options, add_prompt_options, backend_options, run_config
+from labeldist.cli.options import (
+    add_model_options,
+    add_prompt_options,
+    add_supervised_options,
+    backend_options,
+    run_config,
+)
 from labeldist.data.testsets import TEST_SET_KINDS
 
 DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all else to stderr
@@ -16,6 +23,13 @@ DATA_ON_STDOUT = True  # --json / --format: data via labeldist.cli.output, all e
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="classify a dataset or file into a run directory (resumable)")
+    add_run_arguments(p)
+    return p
+
+
+def add_run_arguments(p: argparse.ArgumentParser, *,
+                      out_help: str = "run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)") -> None:
+    """Every ``labeldist run`` option (also ``labeldist sweep``'s)."""
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="annotated file (CSV, TSV, JSONL, Parquet); see `labeldist datasets --help-layouts`")
     src.add_argument("--dataset", help="a dataset name from `labeldist datasets`")
@@ -29,13 +43,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the paper's main test set (uniform over label type x agreement) or multi-label only; size --n (default 200)")
     p.add_argument("--root", default=None, help="datasets root (default: ../shared/datasets or $LABELDIST_SHARED_DATASETS)")
     p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
-    p.add_argument("--out", default=None, help="run directory (default: runs/<data>-<model>-<config hash>; rerun to resume)")
+    p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_layout_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON summary object on stdout and nothing else")
+    add_attention_option(p)
     add_model_options(p)
     add_prompt_options(p)
-    return p
+    add_supervised_options(p)
+    add_calibration_options(p)
+
+
+def add_attention_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--attention", action="store_true",
+                   help="also store, per label step after the first, the attention mass on the prompt, earlier generated "
+                        "tokens and earlier labels (local backend: one extra eager-attention forward per example; "
+                        "Table 6 of `labeldist analyze`)")
 
 
 def _select(examples, args, multilabel: bool) -> tuple[list, dict[str, list[int]]]:
@@ -55,7 +78,7 @@ def _select(examples, args, multilabel: bool) -> tuple[list, dict[str, list[int]
 
 
 def load_inputs(args):
-    """(examples, label_set, demo_pool, train_pool, data_source) from --data/--dataset and the split options.
+    """(examples, label_set, demo_pool, train_pool, dev_pool, data_source) from --data/--dataset and the split options.
 
     ``train_pool`` is the demo split (or --demos file) whatever --shots says: the base rates come from it.
     """
@@ -97,7 +120,9 @@ def load_inputs(args):
             f"no demonstrations: the data has no {args.demo_split!r} split to draw {args.shots} demos from",
             "pass --demos FILE, --demo-split NAME, or --shots 0 for zero-shot",
         )
-    return examples, ds.label_set, pool, train, source
+    # The dev split fits calibrators and supervised methods' hyperparameters, unless it is evaluated.
+    dev = list(ds.split("dev")) if "dev" in ds.splits and "dev" not in split.split("+") else None
+    return examples, ds.label_set, pool, train, dev, source
 
 
 def default_out(source: dict, config) -> Path:
@@ -109,14 +134,19 @@ def default_out(source: dict, config) -> Path:
 def run(args) -> int:
     from labeldist import api
 
+    from labeldist.methods import selected_methods
     from labeldist.prompts.presets import preset_for
 
-    examples, label_set, pool, train, source = load_inputs(args)
+    examples, label_set, pool, train, dev, source = load_inputs(args)
     config = run_config(args, preset=preset_for(args.dataset, multilabel=label_set.multilabel, task=args.task))
     out = Path(args.out) if args.out else default_out(source, config)
+    # checked before the model loads (api.run checks again, before the run directory is created)
+    api.resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
+                            calibration=args.calibration, thresholds=args.thresholds)
     backend = api.load_backend(config.model, backend=config.backend, **backend_options(args))
-    res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, data_source=source,
-                  backend=backend, progress=not args.quiet)
+    res = api.run(examples, label_set, out, config=config, demo_pool=pool, train_pool=train, dev_pool=dev,
+                  data_source=source, backend=backend, progress=not args.quiet, calibration=args.calibration,
+                  thresholds=args.thresholds)
     if args.json:
         from labeldist.cli.output import print_json
 
@@ -138,5 +168,15 @@ def run(args) -> int:
               f"{100 * s.binary_position_disagreement:.1f}% of pairs (position bias; both orders averaged)")
     if s.unknown_outputs:
         print(f"  {s.unknown_outputs} generated strings were not labels (recorded under generation.unknown)")
+    if res.calibration is not None:
+        cal = res.calibration
+        if cal.calibrators:
+            print(f"  calibrated (records' 'calibrated'): {', '.join(cal.label_name(m) for m in cal.calibrators)}")
+        for m, thr in cal.thresholds.items():
+            n_pos = sum(len(r.predicted.get(m, ())) for r in res.records)
+            print(f"  predicted label sets (records' 'predicted') for {m}: {thr.objective} thresholds; "
+                  f"{n_pos} labels over {len(res.records)} examples")
+        for note in cal.notes:
+            print(f"  note: {note}")
     print(f"  methods: {', '.join(res.methods)}; evaluate with: labeldist evaluate {res.run_dir}")
     return 0

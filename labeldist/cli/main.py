@@ -17,7 +17,7 @@ import sys
 from labeldist.cli.output import wants_machine_output
 from labeldist.errors import LabeldistError
 
-VERBS = ("classify", "run", "demo", "datasets", "evaluate", "report")
+VERBS = ("classify", "run", "sweep", "demo", "datasets", "evaluate", "calibrate", "analyze", "report")
 
 EXIT_CODES = """exit codes:
   0    success

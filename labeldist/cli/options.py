@@ -41,6 +41,8 @@ def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
     g.add_argument("--demo-sampling", choices=list(STRATEGIES), default=None,
                    help="default: the preset's (multilabel for multi-label sets, uniform for single-label sets)")
     g.add_argument("--seed", type=int, default=0, help="seed for demo sampling, label order and samples (default 0)")
+    g.add_argument("--demo-ratio", type=float, default=None, metavar="R",
+                   help="share of demos with two or more labels under multilabel demo sampling (default 0.5)")
     g.add_argument("--task", default=None,
                    help="what the labels are, named in the instruction (e.g. emotions); default: the dataset's, or labels")
     g.add_argument("--label-format", choices=list(LABEL_FORMATS), default=None, help="answer format (default: preset)")
@@ -82,6 +84,37 @@ def add_prompt_options(p: argparse.ArgumentParser, *, shots: int = 10) -> None:
                         "instead of the constrained sampler's (renormalised over the grammar)")
 
 
+def add_supervised_options(p: argparse.ArgumentParser) -> None:
+    from labeldist.runs.supervised import TARGET_KINDS, SupervisedConfig
+
+    d = SupervisedConfig()
+    g = p.add_argument_group("supervised methods (--methods probe,encoder,sft): fitted on the train split, chosen on dev")
+    g.add_argument("--train-n", type=int, default=d.train_n, help=f"train items to fit on, a seeded sample (default {d.train_n})")
+    g.add_argument("--dev-n", type=int, default=d.dev_n, help=f"dev items to choose on (default {d.dev_n})")
+    g.add_argument("--targets", choices=list(TARGET_KINDS), default=None,
+                   help="soft: annotator fractions (default where every item has them); hard: aggregate gold")
+    g.add_argument("--probe-layer", type=int, default=d.probe_layer, help="hidden layer of the probe features (default -1, the last)")
+    g.add_argument("--probe-pca", type=int, default=None, help="PCA components before the probe (default: none)")
+    g.add_argument("--encoder", default=None, help="a local Hugging Face encoder directory (default: the installed MiniLM)")
+    g.add_argument("--label-names-first", action="store_true", help="encoder: put the label names before the text (Demux-style)")
+    g.add_argument("--encoder-epochs", type=int, default=d.encoder_epochs, help=f"most encoder epochs, early-stopped on dev (default {d.encoder_epochs})")
+    g.add_argument("--sft-epochs", type=int, default=d.sft_epochs, help=f"LoRA epochs (default {d.sft_epochs})")
+    g.add_argument("--sft-train-n", type=int, default=None, help="train items for LoRA (default: --train-n)")
+    g.add_argument("--lora-r", type=int, default=d.lora_r, help=f"LoRA rank (default {d.lora_r}, the reference's)")
+    g.add_argument("--adapter", default=None, help="reuse a trained LoRA adapter directory instead of training one")
+
+
+def supervised_config(args: argparse.Namespace):
+    from labeldist.runs.supervised import SupervisedConfig
+
+    if not hasattr(args, "train_n"):
+        return SupervisedConfig()
+    return SupervisedConfig(train_n=args.train_n, dev_n=args.dev_n, targets=args.targets, probe_layer=args.probe_layer,
+                            probe_pca=args.probe_pca, encoder=args.encoder, label_names_first=args.label_names_first,
+                            encoder_epochs=args.encoder_epochs, sft_epochs=args.sft_epochs,
+                            sft_train_n=args.sft_train_n, lora_r=args.lora_r, adapter=args.adapter)
+
+
 def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
     """The run's config: explicit flags, else the preset's fields, else the generic defaults."""
     from labeldist.prompts.fewshot import PromptConfig
@@ -95,7 +128,8 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
     if args.label_format == LLAMA_GUARD_FORMAT:  # the Llama Guard preset: its own instruction and template
         preset = LLAMA_GUARD_PRESET
     prompt = PromptConfig(
-        instruction=args.instruction if args.instruction is not None else (preset.instruction or None),
+        instruction=args.instruction if args.instruction is not None else
+        (None if args.shots == 0 and args.zero_shot_hint == "question" else (preset.instruction or None)),
         template=args.template or preset.template,
         label_format=args.label_format or preset.label_format,
         label_order=args.label_order,
@@ -106,6 +140,7 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
         max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else preset.max_new_tokens,
         task=args.task or preset.task,
         zero_shot_hint=args.zero_shot_hint,
+        **demo_ratio_option(args, args.demo_sampling or preset.demo_sampling),
     )
     return RunConfig(
         model=args.model, dtype=args.dtype, backend=args.backend,
@@ -116,7 +151,22 @@ def run_config(args: argparse.Namespace, *, preset: PromptPreset | None = None):
         marginal=MarginalSettings(top_p=args.marginal_top_p, min_path_prob=args.marginal_min_prob,
                                   max_depth=args.marginal_max_depth, max_nodes=args.marginal_max_nodes,
                                   normalize=not args.model_probs),
+        supervised=supervised_config(args),
+        attention=bool(getattr(args, "attention", False)),
     )
+
+
+def demo_ratio_option(args: argparse.Namespace, sampling: str | None) -> dict:
+    """``{"demo_ratio": R}`` for ``--demo-ratio R`` (else ``{}``: the PromptConfig default); only multilabel sampling reads it."""
+    ratio = getattr(args, "demo_ratio", None)
+    if ratio is None:
+        return {}
+    from labeldist.errors import LabeldistError
+
+    if sampling not in (None, "multilabel"):
+        raise LabeldistError(f"--demo-ratio sets the share of multi-label demos, which --demo-sampling {sampling} ignores",
+                             "use --demo-sampling multilabel, or drop --demo-ratio")
+    return {"demo_ratio": float(ratio)}
 
 
 def backend_options(args: argparse.Namespace) -> dict:

@@ -9,7 +9,7 @@ Used by :mod:`labeldist.data.files`; ``rd`` is its reader context (path, layout,
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from labeldist.data._cells import short
 from labeldist.data._common import majority_multilabel, plurality_single
@@ -24,8 +24,7 @@ from labeldist.records import (
     normalize_label,
 )
 
-if TYPE_CHECKING:  # the reader context lives in files.py, which imports this module
-    from labeldist.data.files import _Item, _Reader
+from labeldist.data._reader import _Item, _Reader
 
 
 def fraction_columns(rd: _Reader, columns, label_set, multilabel) -> dict[str, str]:

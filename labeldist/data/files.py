@@ -53,9 +53,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from labeldist.data._cells import label_cell, name_cell, short, text_cell
 from labeldist.data._common import (
@@ -65,6 +63,7 @@ from labeldist.data._common import (
     finish_splits,
 )
 from labeldist.data._fractions import fraction_columns, fraction_example
+from labeldist.data._reader import _Item, _Reader
 from labeldist.data._rows import detect_format, is_missing, read_rows
 from labeldist.data.layout import KINDS, FileLayout, how_to_set
 from labeldist.errors import LabeldistError
@@ -80,30 +79,6 @@ NEEDED = {
     "hard": ("id_column", "text_column", "labels_column"),
     "fractions": ("id_column", "text_column"),
 }
-
-
-@dataclass
-class _Item:
-    text: str
-    loc: str
-    split: str
-    votes: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (loc, annotator, labels)
-    fractions: dict[str, Any] | None = None
-    n_annotators: Any = None
-
-
-@dataclass
-class _Reader:
-    """What every row check needs: the file, its layout, the problem sink, and the empty-cell count."""
-
-    path: Path
-    layout: FileLayout
-    problems: RowProblems
-    auto: bool
-    n_empty: int = 0
-
-    def bad(self, loc, problem: str, fix: str) -> None:
-        self.problems.bad(self.path, loc, problem, fix)
 
 
 def read_annotated_file(

@@ -53,8 +53,12 @@ ZERO_SHOT_HINTS: dict[str, str] = {
     "format": "Answer in the format {example} with every label that applies, or {none} if none applies.\n",
     "candidates": "The possible answers are: {candidates}. Answer in the format {example} with every label "
                   "that applies, or {none} if none applies.\n",
+    "question": "Answer in the format {example} with every label that applies, or {none} if none applies.\n",
 }
-DEFAULT_ZERO_SHOT_HINT = "format"
+#: The ``question`` hint also asks the instruction as a question (when no --instruction is given).
+QUESTION_INSTRUCTIONS = {True: "Which of these {task} does the input express: {labels}?\n",
+                         False: "Which one of these {task} fits the input best: {labels}?\n"}
+DEFAULT_ZERO_SHOT_HINT = "candidates"  # measured best on dev: docs/results/zero-shot.md
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,9 @@ class PromptConfig:
 
     ``chat=None`` means: the model's chat template for zero-shot prompts when it has one,
     the plain few-shot text (the paper's) otherwise. ``zero_shot_hint`` names the sentence
-    of :data:`ZERO_SHOT_HINTS` appended to the instruction when there are no demos.
+    of :data:`ZERO_SHOT_HINTS` appended to the instruction when there are no demos; with
+    ``question`` and no explicit ``instruction``, a zero-shot prompt asks
+    :data:`QUESTION_INSTRUCTIONS` instead of the preset's instruction.
     """
 
     instruction: str | None = None  # None: the multi- or single-label default above, naming ``task``
@@ -87,6 +93,8 @@ class PromptConfig:
             raise LabeldistError(f"unknown label order {self.label_order!r}", f"use one of {', '.join(LABEL_ORDERS)}")
         if "{text}" not in self.template or "{label}" not in self.template or self.template.index("{text}") > self.template.index("{label}"):
             raise LabeldistError(f"template {self.template!r} must contain {{text}} followed by {{label}}", "e.g. 'Input: {text}\\n{label}\\n'")
+        if not 0.0 <= self.demo_ratio <= 1.0:
+            raise LabeldistError(f"--demo-ratio must be in [0, 1], got {self.demo_ratio}", "pass a share, e.g. 0.4")
         if self.shots < 0:
             raise LabeldistError(f"--shots must be >= 0, got {self.shots}", "pass a non-negative number")
         if self.max_new_tokens < 1:
@@ -136,6 +144,8 @@ class FewShotPrompter:
         if self.chat and not tokenizer.has_chat_template:
             tokenizer.chat_prompt([])  # raises the user-facing "no chat template" error
         instr = config.instruction or (MULTILABEL_INSTRUCTION if label_set.multilabel else SINGLELABEL_INSTRUCTION)
+        if not self.demos and config.zero_shot_hint == "question" and config.instruction is None:
+            instr = QUESTION_INSTRUCTIONS[label_set.multilabel]
         self.instruction = instr.replace("{labels}", join_labels(self.order)).replace("{task}", config.task)
         if not self.demos:
             self.instruction += self.zero_shot_hint()

@@ -16,12 +16,14 @@ prompts), :mod:`~labeldist.records.steps` (per-step label scores),
 :mod:`~labeldist.records.manifest` (the run manifest).
 """
 
+from labeldist.records.attention import StepAttention
 from labeldist.records.examples import Dataset, Example, HumanDistribution, HumanKind
 from labeldist.records.labels import NONE_LABEL, LabelSet, normalize_label
 from labeldist.records.manifest import LAYOUT_VERSION, Manifest, ModelInfo, ResolvedPrompt, RunSummary
 from labeldist.records.marginal import LabelSpan, MarginalScores
 from labeldist.records.prompt import PromptIds
 from labeldist.records.run import (
+    AdaptedGeneration,
     BinaryScores,
     ExampleRecord,
     GenerationDiagnostics,
@@ -33,7 +35,7 @@ from labeldist.records.run import (
 from labeldist.records.steps import StepScores
 
 __all__ = [
-    "LAYOUT_VERSION", "NONE_LABEL", "BinaryScores", "Dataset", "Example", "ExampleRecord", "GenerationDiagnostics",
+    "LAYOUT_VERSION", "NONE_LABEL", "AdaptedGeneration", "BinaryScores", "Dataset", "Example", "ExampleRecord", "GenerationDiagnostics",
     "GenerationRecord", "HumanDistribution", "HumanKind", "LabelSet", "LabelSpan", "Manifest", "MarginalScores", "MethodDiagnostics", "ModelInfo",
-    "PromptIds", "ResolvedPrompt", "RunSummary", "StageCost", "StepScores", "UnaryScores", "normalize_label",
+    "PromptIds", "ResolvedPrompt", "RunSummary", "StageCost", "StepAttention", "StepScores", "UnaryScores", "normalize_label",
 ]

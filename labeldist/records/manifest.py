@@ -91,6 +91,7 @@ class Manifest:
     example_ids_sha256: str = ""
     train_base_rates: list[float] | None = None
     summary: RunSummary | None = None
+    supervised: dict = field(default_factory=dict)  # what the supervised methods were fitted on, and how
     complete: bool = False
     resumed: int = 0
     version: int = LAYOUT_VERSION
@@ -111,6 +112,7 @@ class Manifest:
             "example_ids_sha256": self.example_ids_sha256,
             "train_base_rates": self.train_base_rates,
             "summary": None if self.summary is None else self.summary.to_dict(),
+            "supervised": self.supervised,
             "complete": self.complete,
             "resumed": self.resumed,
         }
@@ -141,6 +143,7 @@ class Manifest:
                 example_ids_sha256=str(d.get("example_ids_sha256", "")),
                 train_base_rates=d.get("train_base_rates"),
                 summary=None if d.get("summary") is None else RunSummary.from_dict(d["summary"]),
+                supervised=d.get("supervised") or {},
                 complete=bool(d.get("complete", False)),
                 resumed=int(d.get("resumed", 0)),
                 version=version,

@@ -25,10 +25,19 @@ JSON layout of one line (layout version 2)::
                 "position_disagreement": float|null,
                 "scored_values": int, "bounded_scores": int} | null,
      "marginal": {"lower": [L], "upper": [L], "estimate": [L], ...} | null,   # labeldist.records.marginal
+     "artefact_probs": {method: [L floats]},       # supervised methods: the fitted model's output
+     "adapted": {"generation": {...}, "steps": [...]} | null,   # the LoRA-adapted model's answer (SFT)
      "methods": {method: [L floats]},              # per-label probabilities, labels order
      "method_diagnostics": {method: {"fallback": bool}},
      "cost": {stage: {"prompts": int, "prompt_tokens": int, "forward_tokens": int,
-                      "generated_tokens": int}}}
+                      "generated_tokens": int}},
+     "calibrated": {method: [L floats]},           # only with --calibration: the calibrated probabilities
+     "predicted": {method: [label, ...]},          # only with thresholds: labels l with p_l >= t_l
+     "attention": [StepAttention, ...]}            # only runs made with --attention
+
+``calibrated`` and ``predicted`` are written only when a calibration or thresholds were
+applied (``labeldist classify/run --calibration DIR --thresholds FILE``); a record without
+them reads back with empty dicts.
 
 Layout version 1 (runs made before the method registry) kept generation diagnostics and
 the breakdown scores together in one untyped ``breakdown`` dict and did not store
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from labeldist.records.attention import StepAttention
 from labeldist.records.examples import Example, HumanDistribution
 from labeldist.records.marginal import LabelSpan, MarginalScores
 from labeldist.records.steps import StepScores
@@ -154,6 +164,21 @@ class BinaryScores:
 
 
 @dataclass
+class AdaptedGeneration:
+    """The greedy answer of the LoRA-adapted model (the SFT methods read it like the base answer)."""
+
+    generation: GenerationRecord
+    steps: list[StepScores] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"generation": self.generation.to_dict(), "steps": [s.to_dict() for s in self.steps]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AdaptedGeneration":
+        return cls(GenerationRecord.from_dict(d["generation"]), [StepScores.from_dict(s) for s in d.get("steps", [])])
+
+
+@dataclass
 class MethodDiagnostics:
     """Per method and example: ``fallback`` is True when the method had nothing to read and the
     example got the no-label fallback (1/L′ per label), which runs count and report."""
@@ -185,9 +210,14 @@ class ExampleRecord:
     unary: UnaryScores | None = None
     binary: BinaryScores | None = None
     marginal: MarginalScores | None = None
+    artefact_probs: dict[str, list[float]] = field(default_factory=dict)
+    adapted: AdaptedGeneration | None = None
     methods: dict[str, list[float]] = field(default_factory=dict)
     method_diagnostics: dict[str, MethodDiagnostics] = field(default_factory=dict)
     cost: dict[str, StageCost] = field(default_factory=dict)
+    calibrated: dict[str, list[float]] = field(default_factory=dict)
+    predicted: dict[str, list[str]] = field(default_factory=dict)
+    attention: list[StepAttention] = field(default_factory=list)  # --attention: label steps after the first
 
     @classmethod
     def from_example(cls, ex: Example) -> "ExampleRecord":
@@ -211,9 +241,14 @@ class ExampleRecord:
             "unary": None if self.unary is None else self.unary.to_dict(),
             "binary": None if self.binary is None else self.binary.to_dict(),
             "marginal": None if self.marginal is None else self.marginal.to_dict(),
+            "artefact_probs": {k: [float(x) for x in v] for k, v in self.artefact_probs.items()},
+            "adapted": None if self.adapted is None else self.adapted.to_dict(),
             "methods": {k: [float(x) for x in v] for k, v in self.methods.items()},
             "method_diagnostics": {k: asdict(v) for k, v in self.method_diagnostics.items()},
             "cost": {k: asdict(v) for k, v in self.cost.items()},
+            **({"calibrated": {k: [float(x) for x in v] for k, v in self.calibrated.items()}} if self.calibrated else {}),
+            **({"predicted": {k: list(v) for k, v in self.predicted.items()}} if self.predicted else {}),
+            **({"attention": [a.to_dict() for a in self.attention]} if self.attention else {}),
         }
 
     @classmethod
@@ -227,6 +262,8 @@ class ExampleRecord:
             split=d.get("split"),
             steps=[StepScores.from_dict(s) for s in d.get("steps", [])],
             methods={k: list(v) for k, v in d.get("methods", {}).items()},
+            calibrated={k: [float(x) for x in v] for k, v in (d.get("calibrated") or {}).items()},
+            predicted={k: [str(x) for x in v] for k, v in (d.get("predicted") or {}).items()},
         )
         if version == 1:
             _read_v1(rec, d)
@@ -239,8 +276,12 @@ class ExampleRecord:
             rec.binary = BinaryScores.from_dict(d["binary"])
         if d.get("marginal") is not None:
             rec.marginal = MarginalScores.from_dict(d["marginal"])
+        rec.artefact_probs = {k: list(v) for k, v in (d.get("artefact_probs") or {}).items()}
+        if d.get("adapted") is not None:
+            rec.adapted = AdaptedGeneration.from_dict(d["adapted"])
         rec.method_diagnostics = {k: MethodDiagnostics(**v) for k, v in d.get("method_diagnostics", {}).items()}
         rec.cost = {k: StageCost(**v) for k, v in d.get("cost", {}).items()}
+        rec.attention = [StepAttention.from_dict(a) for a in d.get("attention") or []]
         return rec
 
 

@@ -7,6 +7,14 @@ and, with ``calibrate``, the Platt-scaled rows of every method the registry can 
 whose target exists is computed with a percentile bootstrap interval, and every pair of
 rows gets a paired bootstrap test on the same resamples.
 
+Calibrated rows: a run's calibration directory (``RUN_DIR/calibration`` by default, written
+by ``labeldist calibrate``) adds a ``<method> + <calibrator>`` row after each calibrated
+method's raw row, scored like every other row, and a before → after table
+(:mod:`labeldist.report.calibrated`); its dev records are never evaluated. ``calibrate``
+(``--calibrate SPLIT``) is the paper's reference variant kept beside it: one shared Platt
+(w, b) on compare-to-none's z_l − z_none, fitted at evaluation time
+(:mod:`labeldist.report.calibration`).
+
 Aggregate-only datasets: when no example has an annotator distribution (kind
 ``annotators`` or ``fractions``), the human-target metrics (NLL, L1, Brier) are left out
 for that dataset with a note and the gold metrics are still reported; when only some
@@ -27,6 +35,7 @@ from labeldist.metrics import METRICS, base_rate_baseline, uniform_baseline
 from labeldist.metrics.registry import metric_scorer
 from labeldist.metrics.bootstrap import iter_resample_weights, paired_test_from_values, percentile_interval
 from labeldist.methods import METHODS, calibratable_methods
+from labeldist.report.calibrated import calibrated_rows, ece_with_interval, exclusions, load_run_calibrations
 from labeldist.report.calibration import calibrated_probs, fit_platt
 from labeldist.report.load import DatasetBlock, Run, build_block, gold_mask, load_run
 from labeldist.report.result import Comparison, DatasetInfo, EvaluationResult, Score
@@ -149,8 +158,29 @@ def _score_block(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], 
     return scores, comparisons
 
 
+def _effects(info: DatasetInfo, targets: dict, rows: dict[str, np.ndarray], scores: list[Score], cal_infos: list[dict],
+             *, n_boot: int, seed: int, confidence: float) -> list[dict]:
+    """The before → after entries of one dataset's calibrated rows (module docstring of report.calibrated)."""
+    kind = "human" if targets.get("human") is not None else "gold"
+    target = targets[kind]
+    mask = targets.get("gold_mask") if kind == "gold" else None
+    by_key = {(sc.method, sc.metric): sc for sc in scores}
+    out = []
+    for d in cal_infos:
+        e = {**d, "ece_target": kind}
+        for tag, row in (("before", d["row"]), ("after", d["calibrated_row"])):
+            for m in ("nll", "l1"):
+                sc = by_key.get((row, m))
+                e[f"{m}_{tag}"] = None if sc is None else [sc.value, sc.low, sc.high]
+            iv = ece_with_interval(target, rows[row], mask=mask, n_boot=n_boot, seed=seed, confidence=confidence)
+            e[f"ece_{tag}"] = [iv.estimate, iv.low, iv.high]
+        out.append(e)
+    return out
+
+
 def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int = 1000, calibrate: str | None = None,
-                  split: str | None = None, confidence: float = 0.95, threshold: float | None = None) -> EvaluationResult:
+                  split: str | None = None, confidence: float = 0.95, threshold: float | None = None,
+                  calibration="auto") -> EvaluationResult:
     """Score every method of every run against human distributions and gold labels.
 
     Parameters
@@ -171,6 +201,14 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
     threshold : float, optional
         The global threshold ``t`` of micro-F1@t and Hamming loss (default 0.2, Praharaj &
         Kasundra's); fixed, never chosen on the evaluated labels.
+    calibration : "auto", path or None, default="auto"
+        ``"auto"``: each run's ``RUN_DIR/calibration`` where it exists; a path: that
+        calibration directory for every run (fitted on their label set); None: no
+        calibrated rows. Their dev records are left out of the evaluation.
+    calibration : "auto", path or None, default="auto"
+        ``"auto"``: each run's ``RUN_DIR/calibration`` where it exists; a path: that
+        calibration directory for every run (fitted on their label set); None: no
+        calibrated rows. Their dev records are left out of the evaluation.
 
     Returns
     -------
@@ -186,21 +224,38 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
     if len({p.resolve() for p in paths}) != len(paths):
         raise LabeldistError("the same run directory was given twice", "pass each run once")
     runs = [load_run(p) for p in paths]
+    cals = load_run_calibrations(runs, calibration)
     multi_model = len({r.model for r in runs}) > 1
     notes: list[str] = []
-    datasets, scores, comparisons, per_label, calibration, blocks = [], [], [], [], [], []
+    datasets, scores, comparisons, per_label, platt, blocks, effects = [], [], [], [], [], [], []
     row_order = [BASE_RATE, UNIFORM]
     names_seen = set()
     for group in _group(runs).values():
-        block = build_block(group, split=split, exclude=calibrate)
+        ex_splits, ex_ids = exclusions(group, cals)
+        if calibrate is not None:
+            ex_splits.add(calibrate)
+        if split is not None and split in ex_splits:
+            raise LabeldistError(f"cannot evaluate on split {split!r}: a calibration was fitted on it",
+                                 "pick another --split, or pass --no-calibration")
+        block = build_block(group, split=split, exclude=ex_splits or None, exclude_ids=ex_ids)
         if block.name in names_seen:
             block.name = block.key  # two dataset files with the same stem
         names_seen.add(block.name)
         names = _row_names(block, multi_model)
         rows = _baselines(block, notes)
-        rows.update({name: p for name, (_, _, p) in zip(names, block.methods)})
+        cal_rows, cal_infos = calibrated_rows(block, names, cals, notes) if cals else ({}, [])
+        for name, (_, _, p) in zip(names, block.methods):
+            rows[name] = p
+            if name in cal_rows:  # the calibrated row right after its raw row
+                rows[cal_rows[name][0]] = cal_rows[name][1]
+        for run in group:
+            cal = cals.get(str(run.run_dir))
+            if cal is not None:
+                n_out = sum(r.split in cal.exclude_splits or r.id in cal.exclude_ids for r in run.records)
+                notes.append(f"{block.name}: calibration {cal.describe()}; its {n_out} dev records in run {run} are "
+                             "not evaluated")
         if calibrate is not None:
-            rows.update(_calibrated(block, names, calibrate, calibration, notes))
+            rows.update(_calibrated(block, names, calibrate, platt, notes))
         row_order += [r for r in rows if r not in row_order]
         targets = {"human": block.human, "gold": block.gold}
         mask = gold_mask(block.records[str(group[0].run_dir)])
@@ -218,6 +273,8 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
                            block.human is not None, block.gold is not None,
                            tuple(m for m in METRICS if targets[METRICS[m].target] is not None))
         s, c = _score_block(info, targets, rows, n_boot=n_boot, seed=seed, confidence=confidence, threshold=threshold)
+        if cal_infos and (block.human is not None or block.gold is not None):
+            effects += _effects(info, targets, rows, s, cal_infos, n_boot=n_boot, seed=seed, confidence=confidence)
         if block.gold is not None:
             single = [l for l, col in zip(info.labels, block.gold[mask].T) if col.min() == col.max()]
             if single:
@@ -233,6 +290,6 @@ def evaluate_runs(run_dirs: Sequence[str | Path], *, seed: int = 0, n_boot: int 
                  "micro-AUC pools all (example, label) cells")
     notes = list(dict.fromkeys(notes))
     return EvaluationResult(datasets, [r for r in row_order if any(s.method == r for s in scores)], scores,
-                            comparisons, per_label, calibration, notes, seed, n_boot, confidence, calibrate, split,
-                            blocks)
+                            comparisons, per_label, platt, notes, seed, n_boot, confidence, calibrate, split,
+                            blocks, calibration_effects=effects)
 

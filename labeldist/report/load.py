@@ -60,9 +60,18 @@ def load_run(run_dir: str | Path) -> Run:
     return Run(run_dir, manifest, label_set, records)
 
 
-def select_records(run: Run, *, split: str | None, exclude: str | None) -> list[ExampleRecord]:
-    """Records to evaluate: of split ``split`` (all when None), minus those of split ``exclude``."""
-    out = [r for r in run.records if (split is None or r.split == split) and (exclude is None or r.split != exclude)]
+def _excluded(exclude) -> frozenset:
+    if exclude is None:
+        return frozenset()
+    return frozenset([exclude]) if isinstance(exclude, str) else frozenset(exclude)
+
+
+def select_records(run: Run, *, split: str | None, exclude=None, exclude_ids=()) -> list[ExampleRecord]:
+    """Records to evaluate: of split ``split`` (all when None), minus those of the split(s) ``exclude``
+    (a name or a collection of names) and those whose id is in ``exclude_ids`` (calibration dev items)."""
+    skip, skip_ids = _excluded(exclude), frozenset(exclude_ids)
+    out = [r for r in run.records if (split is None or r.split == split) and r.split not in skip
+           and r.id not in skip_ids]
     if not out:
         have = sorted({str(r.split) for r in run.records})
         which = f"split {split!r}" if split else "records outside the calibration split"
@@ -156,10 +165,13 @@ class DatasetBlock:
     records: dict[str, list[ExampleRecord]] = field(default_factory=dict)  # run dir -> records in ids order
 
 
-def build_block(runs: Sequence[Run], *, split: str | None, exclude: str | None) -> DatasetBlock:
-    """Check that the runs of one dataset agree (label set, items, targets) and align them by id."""
+def build_block(runs: Sequence[Run], *, split: str | None, exclude=None, exclude_ids=()) -> DatasetBlock:
+    """Check that the runs of one dataset agree (label set, items, targets) and align them by id.
+
+    ``exclude`` (split names) and ``exclude_ids`` leave records out as in :func:`select_records`.
+    """
     first = runs[0]
-    first_recs = select_records(first, split=split, exclude=exclude)
+    first_recs = select_records(first, split=split, exclude=exclude, exclude_ids=exclude_ids)
     ids = [r.id for r in first_recs]
     human = human_matrix(first, first_recs, purpose="NLL/L1/Brier")
     gold = gold_matrix(first, first_recs)
@@ -172,7 +184,7 @@ def build_block(runs: Sequence[Run], *, split: str | None, exclude: str | None) 
                 f"(multilabel={first.label_set.multilabel})",
                 "compare runs made with the same label set",
             )
-        recs = select_records(run, split=split, exclude=exclude)
+        recs = select_records(run, split=split, exclude=exclude, exclude_ids=exclude_ids)
         by_id = {r.id: r for r in recs}
         if set(by_id) != set(ids):
             only_run, only_first = sorted(set(by_id) - set(ids)), sorted(set(ids) - set(by_id))

@@ -93,8 +93,35 @@ def per_label_figure(info, targets: dict, rows: dict[str, np.ndarray]) -> Figure
     return fig
 
 
+def calibration_plots(result, out_dir: Path) -> dict[str, Path]:
+    """``calibration_<dataset>_<method>.png``: reliability before/after per label + pooled, per calibrated row."""
+    from labeldist.calibration import plot_reliability, reliability_curves
+    from labeldist.errors import LabeldistError
+
+    blocks = {info.name: (info, targets, rows) for info, targets, rows in result.blocks}
+    paths: dict[str, Path] = {}
+    for e in result.calibration_effects:
+        if e["calibrated_row"] == e["row"]:  # the dev rule chose no calibration: nothing to compare
+            continue
+        info, targets, rows = blocks[e["dataset"]]
+        kind = "human" if targets.get("human") is not None else "gold"
+        keep = targets.get("gold_mask", slice(None)) if kind == "gold" else slice(None)
+        t = targets[kind][keep]
+        try:
+            before = reliability_curves(rows[e["row"]][keep], t, info.labels)
+            after = reliability_curves(rows[e["calibrated_row"]][keep], t, info.labels)
+        except LabeldistError:  # a label named like the pooled panel: no diagram rather than no evaluation
+            continue
+        path = out_dir / f"calibration_{_slug(info.name)}_{_slug(e['row'])}.png"
+        paths[f"calibration:{info.name}:{e['row']}"] = plot_reliability(
+            before, after, path, f"{info.name}: {e['row']}, raw and + {e['calibrator']} ({info.n_examples} evaluated items)",
+            target_name="human fraction q" if kind == "human" else "gold rate")
+    return paths
+
+
 def write_plots(result, out_dir: Path) -> dict[str, Path]:
-    """``reliability_<dataset>.png`` and ``per_label_<dataset>.png`` for every dataset."""
+    """``reliability_<dataset>.png`` and ``per_label_<dataset>.png`` for every dataset, and
+    ``calibration_<dataset>_<method>.png`` for every calibrated row."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for info, targets, rows in result.blocks:
@@ -103,4 +130,5 @@ def write_plots(result, out_dir: Path) -> dict[str, Path]:
         slug = _slug(info.name)
         paths[f"reliability:{info.name}"] = _save(reliability_figure(info, targets, rows), out_dir / f"reliability_{slug}.png")
         paths[f"per_label:{info.name}"] = _save(per_label_figure(info, targets, rows), out_dir / f"per_label_{slug}.png")
+    paths.update(calibration_plots(result, out_dir))
     return paths

@@ -78,9 +78,14 @@ class EvaluationResult:
     per_label : list of dict
         Per (dataset, method, label): mean prediction, human mean, gold rate, L1, F1, ECE, ROC-AUC, AP.
     calibration : list of dict
-        Fitted Platt parameters per run (``--calibrate``).
+        Fitted Platt parameters per run (``--calibrate``, the reference variant).
     notes : list of str
         Everything left out or replaced, with counts.
+    calibration_effects : list of dict
+        Per calibrated row (a run's calibration directory): dataset, run, method, row and
+        calibrated row names, calibrator, rule, CV NLLs, fitted-on record, and
+        ``nll_before`` / ``nll_after`` / ``l1_*`` / ``ece_*`` as [value, low, high]
+        (ECE: pooled over entries against ``ece_target``, q or gold).
     """
 
     datasets: list[DatasetInfo]
@@ -96,6 +101,7 @@ class EvaluationResult:
     calibrate: str | None
     split: str | None
     blocks: list = field(default_factory=list, repr=False)  # (DatasetInfo, targets, {row: probs}) for plots
+    calibration_effects: list[dict] = field(default_factory=list)
 
     def score(self, dataset: str, method: str, metric: str) -> Score | None:
         for s in self.scores:
@@ -141,6 +147,7 @@ class EvaluationResult:
             "comparisons": [asdict(c) for c in self.comparisons],
             "per_label": self.per_label,
             "calibration": self.calibration,
+            "calibration_effects": self.calibration_effects,
             "notes": self.notes,
         })
 

@@ -69,6 +69,31 @@ def comparisons_markdown(result, dataset: str, metrics: Sequence[str] = TABLE2_M
     return "\n".join(lines)
 
 
+def _triple(v, digits: int) -> str:
+    if v is None or v[0] is None or math.isnan(v[0]):
+        return "—"
+    if v[1] is None or math.isnan(v[1]):
+        return f"{v[0]:.{digits}f}"
+    return f"{v[0]:.{digits}f} [{v[1]:.{digits}f}, {v[2]:.{digits}f}]"
+
+
+def calibration_markdown(result, digits: int = 3) -> str:
+    """The "calibration: NLL and ECE before → after" table, one line per calibrated row."""
+    lines = ["| Dataset | Method | Calibrator (choice) | NLL before → after | Δ NLL [CI], p | L1 before → after | "
+             "ECE before → after |", "|---|---|---|---|---:|---|---|"]
+    for e in result.calibration_effects:
+        c = result.comparison(e["dataset"], "nll", e["calibrated_row"], e["row"]) \
+            if e["calibrated_row"] != e["row"] else None
+        delta = "—" if c is None or math.isnan(c.low) else \
+            f"{c.mean_diff:+.{digits}f} [{c.low:+.{digits}f}, {c.high:+.{digits}f}], {c.p_value:.3f}"
+        how = "dev CV-NLL rule" if not e["rule"].startswith("forced") else "forced"
+        lines.append(f"| {e['dataset']} | {e['row']} | {e['calibrator']} ({how}) | "
+                     f"{_triple(e['nll_before'], digits)} → {_triple(e['nll_after'], digits)} | {delta} | "
+                     f"{_triple(e['l1_before'], digits)} → {_triple(e['l1_after'], digits)} | "
+                     f"{_triple(e['ece_before'], digits)} → {_triple(e['ece_after'], digits)} |")
+    return "\n".join(lines)
+
+
 def markdown_report(result) -> str:
     """The whole table.md: Table 2, every metric per dataset, paired tests, calibration, notes."""
     pct = round(100 * result.confidence)
@@ -93,8 +118,17 @@ def markdown_report(result) -> str:
                 markdown_table(result, list(METRICS), datasets=[d.name]), "",
                 f"### {d.name}: paired bootstrap tests against the best method", "",
                 comparisons_markdown(result, d.name), ""]
+    if result.calibration_effects:
+        fitted = sorted({f"{e['fitted_on']['split']} ({e['fitted_on']['n_items']} items, targets "
+                         f"{'q' if e['fitted_on']['target'] == 'human' else 'gold'})" for e in result.calibration_effects})
+        out += ["## Calibration: NLL and ECE before → after", "",
+                f"Calibrators from `labeldist calibrate`, fitted on {', '.join(fitted)}; those dev records are not "
+                "evaluated. NLL and L1 against q with their intervals as above; Δ NLL = calibrated − raw, paired "
+                "bootstrap. ECE here is pooled over all (example, label) entries in 10 equal-width bins against q "
+                "(against the 0/1 gold where there are no annotators); the ECE column above is per label against "
+                "gold.", "", calibration_markdown(result), ""]
     if result.calibration:
-        out += ["## Platt scaling", "", "| Run | method | split | w | b | fit examples | no label step |",
+        out += ["## Platt scaling (--calibrate, reference variant: one shared (w, b))", "", "| Run | method | split | w | b | fit examples | no label step |",
                 "|---|---|---|---:|---:|---:|---:|"]
         out += [f"| {c['run']} | {c.get('method', '')} | {c['split']} | {c['coef']:.4f} | {c['intercept']:.4f} | "
                 f"{c['n_fit_examples']} | {c['n_skipped_no_steps']} |" for c in result.calibration]

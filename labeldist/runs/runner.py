@@ -37,6 +37,7 @@ from labeldist.estimators.marginal import MarginalSettings
 from labeldist.estimators.token_level import JOINT_VARIANTS
 from labeldist.methods import (
     DEFAULT_GROUPS,
+    GROUPS,
     GENERATION_GROUP,
     METHODS,
     EstimateOptions,
@@ -52,6 +53,7 @@ from labeldist.prompts.fewshot import PromptConfig
 from labeldist.prompts.llamaguard import prompter_for
 from labeldist.records import (
     NONE_LABEL,
+    AdaptedGeneration,
     Example,
     ExampleRecord,
     GenerationDiagnostics,
@@ -61,6 +63,8 @@ from labeldist.records import (
     RunSummary,
     StageCost,
 )
+from labeldist.runs.supervised import SupervisedConfig, SupervisedStage
+from labeldist.runs.attention import attach_attention
 from labeldist.streams import StreamLog
 
 
@@ -90,9 +94,17 @@ class RunConfig:
     max_binary_pairs: int = 820
     joint: str = "path"
     marginal: MarginalSettings = field(default_factory=MarginalSettings)
+    supervised: SupervisedConfig = field(default_factory=SupervisedConfig)
+    attention: bool = False  # --attention: attention region masses of later label steps (labeldist.runs.attention)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", check_groups(self.methods))
+        if self.attention and self.backend != "hf":
+            raise LabeldistError(f"--attention needs the model's attention weights, which --backend {self.backend} "
+                                 "does not return", "use the local backend (--backend hf), or drop --attention")
+        if self.attention and GENERATION_GROUP not in self.methods:
+            raise LabeldistError("--attention reads the answer's label steps, which only the generation group makes",
+                                 f"add {GENERATION_GROUP} to --methods, or drop --attention")
         if self.backend not in BACKENDS:
             raise LabeldistError(f"unknown backend {self.backend!r}", f"use one of {', '.join(BACKENDS)}")
         if self.dtype not in DTYPES:
@@ -112,6 +124,11 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["methods"] = list(self.methods)
+        # Options at their defaults are left out, so runs made before they existed keep their identity (resume).
+        if not self.attention:
+            del d["attention"]
+        if not any(METHODS[m].family == "supervised" for g in self.methods for m in GROUPS[g]):
+            del d["supervised"]  # only the supervised methods read these options
         return d
 
 
@@ -121,6 +138,7 @@ class Classifier:
     def __init__(self, backend: Backend, label_set: LabelSet, config: RunConfig, demo_pool: Sequence[Example] = ()):
         self.backend, self.label_set, self.config = backend, label_set, config
         self.specs: list[MethodSpec] = selected_methods(config.methods, label_set)
+        self.calibration = None
         pc = config.prompt
         self.streams = StreamLog(pc.seed)
         # No demo pool means zero-shot (recorded in the manifest); a pool too small for --shots is an error.
@@ -129,9 +147,14 @@ class Classifier:
                                   rng=self.streams.rng("demos") if shots else None)
         self.prompter = prompter_for(pc, label_set, self.demos, backend.tokenizer,
                                      order_rng=self.streams.rng("label_order") if pc.label_order == "random" else None)
-        self.generates = reads_any(self.specs, "steps", "answer")
+        self.supervised = SupervisedStage(self, config.supervised, self.specs) \
+            if any(s.family == "supervised" for s in self.specs) else None
+        self.generates = reads_any(self.specs, "steps", "answer", "token_logprobs", "hidden_states")
+        if reads_any(self.specs, "adapted_steps", "adapted_answer") and config.backend != "hf":
+            raise LabeldistError("the sft methods train and run a LoRA adapter on a local model", "use --backend hf")
         searches = reads_any(self.specs, "marginal_scores")
-        self.constrained = (self.generates or searches) and config.decoding == "constrained"
+        answers = self.generates or searches or reads_any(self.specs, "adapted_steps", "adapted_answer")
+        self.constrained = answers and config.decoding == "constrained"
         self.grammar = grammar_for(label_set, backend.tokenizer, self.prompter.pieces, backend.eos_ids) \
             if self.constrained else None
         self.token_map: LabelTokenMap = self._token_map(label_set)
@@ -157,8 +180,8 @@ class Classifier:
             return build_label_token_map(label_set, self.backend.tokenizer, self.prompter.slot_contexts,
                                          first_tokens=self.grammar.slot_first_tokens() if self.grammar is not None else None)
         except LabeldistError as e:
-            stepwise = [s.name for s in self.specs if "steps" in s.reads]
-            rest = [s for s in self.specs if "steps" not in s.reads]
+            stepwise = [s.name for s in self.specs if reads_any([s], "steps", "adapted_steps")]
+            rest = [s for s in self.specs if s.name not in stepwise]
             if not rest:
                 raise
             if stepwise:
@@ -204,24 +227,39 @@ class Classifier:
     def classify_batch(self, examples: Sequence[Example]) -> list[ExampleRecord]:
         """Records for a batch of examples, every selected method computed."""
         records = [ExampleRecord.from_example(ex) for ex in examples]
+        gens = None
         if self.generates:
-            self._generate(records, examples)
+            hidden = self.supervised is not None and self.supervised.wants_hidden
+            gens = self.generate_answers(records, examples, want_hidden=hidden,
+                                         hidden_layer=self.config.supervised.probe_layer)
         if self.breakdown is not None:
             for rec, ex in zip(records, examples):
                 self.breakdown.score(rec, ex)
         if self.marginal is not None:
             self.marginal.score(records, [self.build_prompt(ex.text) for ex in examples])
+        if self.supervised is not None:
+            if not self.supervised.info:
+                raise LabeldistError("the supervised methods are not fitted yet", "use labeldist run (or api.run)")
+            self.supervised.score(records, examples, gens)
         for rec in records:
             apply_methods(rec, self.specs, self.label_set, self.config.estimate_options)
+        if self.calibration is not None:  # labeldist.calibration.AppliedCalibration, set by api.run
+            self.calibration.apply(records)
         return records
 
-    def _generate(self, records: Sequence[ExampleRecord], examples: Sequence[Example]) -> None:
-        """One batched greedy generation for the batch: answer, label steps, parsed labels."""
+    def generate_answers(self, records: Sequence[ExampleRecord], examples: Sequence[Example], *,
+                         want_hidden: bool = False, hidden_layer: int = -1, adapted: bool = False):
+        """One batched greedy generation for the batch: each record's answer, label steps and parsed
+        labels (``rec.generation`` / ``rec.steps``, or ``rec.adapted`` for the LoRA-adapted model).
+        Returns the backend's generations (with hidden states when asked)."""
         pc = self.config.prompt
         tok = self.backend.tokenizer
         prompts = [self.build_prompt(ex.text) for ex in examples]
-        gens = self.backend.generate(prompts, candidate_ids=self.token_map.flat_ids, max_new_tokens=self.max_new_tokens,
-                                     stop=[] if self.constrained else self.prompter.stop, constraint=self.grammar)
+        kw = dict(candidate_ids=self.token_map.flat_ids, max_new_tokens=self.max_new_tokens,
+                  stop=[] if self.constrained else self.prompter.stop, constraint=self.grammar)
+        if want_hidden:
+            kw.update(want_hidden=True, hidden_layer=hidden_layer)
+        gens = self.backend.generate(prompts, **kw)
         prefilled = self.prompter.pieces.opening if self.constrained else ""
         eos = self.backend.eos_ids
         for rec, prompt, gen in zip(records, prompts, gens):
@@ -248,15 +286,23 @@ class Classifier:
                 grammar_lp = None
             # Only the steps the estimators read count: other steps of a served model are bounded by design.
             at_steps = gen.bounded[[st.position for st in steps]] if steps else gen.bounded[:0]
-            rec.generation = GenerationRecord(
+            record = GenerationRecord(
                 text=text, ids=list(gen.ids), parsed=list(parsed.labels), unknown=list(parsed.unknown),
                 stop_reason=gen.stop_reason, prefilled=prefilled, label_spans=spans,
                 token_logprobs=_float_list(gen.token_logprobs) if len(gen.token_logprobs) == len(gen.ids) else None,
                 grammar_logprobs=grammar_lp,
                 diagnostics=GenerationDiagnostics(well_formed=parsed.well_formed, scored_values=int(at_steps.size),
                                                   bounded_scores=int(at_steps.sum()), constrained=self.constrained))
-            rec.steps = steps
-            rec.cost[GENERATION_GROUP] = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
+            cost = StageCost(prompts=1, prompt_tokens=len(prompt), generated_tokens=len(gen.ids))
+            if adapted:
+                rec.adapted = AdaptedGeneration(record, steps)
+                rec.cost["adapted"] = cost
+            else:
+                rec.generation, rec.steps = record, steps
+                rec.cost[GENERATION_GROUP] = cost
+        if self.config.attention and not adapted:
+            attach_attention(self.backend, prompts, records)
+        return gens
 
 
 def _float_list(x: np.ndarray) -> list[float | None]:

@@ -43,7 +43,7 @@ def test_three_level_segments_equal_full_forward(tiny_backend):
     for p, row in zip(prompts, scores):
         np.testing.assert_allclose(row, _full_logits(tiny_backend, p.ids)[cands], atol=TOL)
     # The run-level prefix is cached; the item's question rode in the packed row.
-    assert (run,) in tiny_backend._prefix_cache and (run, item) not in tiny_backend._prefix_cache
+    assert tiny_backend.is_cached((run,)) and not tiny_backend.is_cached((run, item))
 
 
 def test_packed_scoring_in_chunks_equals_full_forward(tiny_backend, monkeypatch):

@@ -254,7 +254,7 @@ def test_cli_run_end_to_end_and_resume(server_url, data_file, tmp_path, capsys):
     assert "examples/s" in printed
     man = read_manifest(out)
     assert man.model.backend == "http" and man.model.extra["missing_candidates"] == "logit_bias"
-    assert man.methods == ["first_step", "compare_to_none", "hard", "max_over_generations", "unary"]
+    assert man.methods == ["first_step", "compare_to_none", "hard", "max_over_generations", "conditional", "joint", "unary"]
     recs = list(iter_records(out))
     assert sorted(r.id for r in recs) == ["t1", "t2", "t3", "t4"]
     for r in recs:

@@ -106,7 +106,7 @@ def test_cli_flags_parse_into_the_layout():
 def test_run_loads_the_export_with_only_the_new_flags(tmp_path, empty, expected):
     args = parse(["run", "--data", str(EXPORT), *FLAGS, "--empty-labels", empty, "--shots", "0",
                   "--out", str(tmp_path / "run")])
-    examples, label_set, pool, _train, source = load_inputs(args)
+    examples, label_set, pool, _train, _dev, source = load_inputs(args)
     assert label_set.labels == LABELS and pool == []
     for ex in examples:
         assert ex.human.probs == pytest.approx(expected[ex.id])
@@ -118,7 +118,7 @@ def test_run_demos_file_is_read_with_the_same_layout(tmp_path):
     demos = tmp_path / "demos.csv"
     demos.write_text("item_id,text,annotator,labels\nd1,Yay,a,joy\nd1,Yay,b,\nd2,Grr,a,anger;fear\n", encoding="utf-8")
     args = parse(["run", "--data", str(EXPORT), *FLAGS, "--empty-labels", "none", "--demos", str(demos)])
-    _, _, pool, _, _ = load_inputs(args)  # default --shots 10 draws from the demos file
+    _, _, pool, _, _, _ = load_inputs(args)  # default --shots 10 draws from the demos file
     assert {d.id: d.human.probs for d in pool} == {"d1": pytest.approx((0, 0, 0.5, 0)),
                                                     "d2": pytest.approx((1, 1, 0, 0))}
 
@@ -126,7 +126,7 @@ def test_run_demos_file_is_read_with_the_same_layout(tmp_path):
 def test_default_layout_is_not_recorded_so_old_runs_resume(tmp_path):
     path = tmp_path / "f.csv"
     path.write_text("id,text,labels\n1,hi,joy\n", encoding="utf-8")
-    _, _, _, _, source = load_inputs(parse(["run", "--data", str(path), "--shots", "0"]))
+    _, _, _, _, _, source = load_inputs(parse(["run", "--data", str(path), "--shots", "0"]))
     assert "layout" not in source
 
 
@@ -152,7 +152,7 @@ def test_pipe_separator_in_csv_through_cli(tmp_path):
     path.write_text("doc,body,rater,tags\n1,ok,r1,joy|anger\n1,ok,r2,joy\n1,ok,r3,none\n", encoding="utf-8")
     args = parse(["run", "--data", str(path), "--id-column", "doc", "--text-column", "body", "--annotator-column",
                   "rater", "--labels-column", "tags", "--label-sep", "|", "--shots", "0"])
-    (ex,), label_set, _, _, _ = load_inputs(args)
+    (ex,), label_set, _, _, _, _ = load_inputs(args)
     assert label_set.labels == ("anger", "joy") and ex.human.probs == pytest.approx((1 / 3, 2 / 3))
 
 
@@ -253,7 +253,7 @@ def test_help_layout_examples_run(tmp_path, example):
     argv = shlex.split(example.command)[1:]
     assert argv[argv.index("--data") + 1] == example.filename
     argv[argv.index("--data") + 1] = str(path)
-    examples, label_set, _, _, _ = load_inputs(parse(argv))
+    examples, label_set, _, _, _, _ = load_inputs(parse(argv))
     assert label_set.labels == ("anger", "joy", "sadness")
     kinds = {ex.human.kind for ex in examples}
     assert kinds == {"annotator_rows": {"annotators"}, "annotation_lists": {"annotators"},

@@ -25,16 +25,16 @@ def served(table_backend, prompt_len: int, k: int, exact: str):
     b.stats = b.client.stats
     b._pool = ThreadPoolExecutor(2)
 
-    def complete(ids, *, max_tokens, force=None, echo=False, top_logprobs=None):
+    def complete(seq, *, max_tokens, force=None, echo=False, top_logprobs=None):
         b.client.count("requests")
-        row = table_backend.row(tuple(ids[prompt_len:]))
+        row = table_backend.row(tuple(seq[prompt_len:]))
         top = np.argsort(-row)[:k]
         lp = {int(t): float(row[t]) for t in top if np.isfinite(row[t])}
         best = int(top[0])
         return Completion([Step(best, float(row[best]), lp, kth=min(lp.values()))], "length", "")
 
-    def exact_one(ids, token, mode):
-        return float(table_backend.row(tuple(ids[prompt_len:]))[token])
+    def exact_one(seq, token, mode):
+        return float(table_backend.row(tuple(seq[prompt_len:]))[token])
 
     b._complete, b._exact_one = complete, exact_one
     return b

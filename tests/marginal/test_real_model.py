@@ -1,6 +1,5 @@
 """The marginal search on real and tiny transformers models: exact against brute force, node caches, runs."""
 
-import itertools
 
 import numpy as np
 import pytest

@@ -116,3 +116,13 @@ def test_zero_shot_states_the_answer_shape_and_uses_the_chat_template(tiny_backe
     # with demos the paper's plain prompt is unchanged: no hint, no chat
     fs = FewShotPrompter(PromptConfig(shots=2), LS, DEMOS, tiny_backend.tokenizer)
     assert not fs.chat and "Answer in the format" not in fs.instruction
+
+
+def test_question_hint_asks_the_instruction_as_a_question_when_none_is_given(tiny_backend):
+    q = FewShotPrompter(PromptConfig(shots=0, zero_shot_hint="question", task="emotions"), LS, [], tiny_backend.tokenizer)
+    assert q.instruction.startswith("Which of these emotions does the input express: joy, anger and fear?\n")
+    own = FewShotPrompter(PromptConfig(shots=0, zero_shot_hint="question", instruction="Tag it: {labels}.\n"), LS, [],
+                          tiny_backend.tokenizer)
+    assert own.instruction.startswith("Tag it: joy, anger and fear.\n")  # an explicit instruction is kept
+    fs = FewShotPrompter(PromptConfig(shots=2, zero_shot_hint="question"), LS, DEMOS, tiny_backend.tokenizer)
+    assert fs.instruction.startswith("Classify the following inputs")  # with demos: the paper's prompt

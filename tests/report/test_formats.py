@@ -37,7 +37,8 @@ def test_json_document_has_every_text_method_and_label():
     assert t1["answer"] == '{"label": ["joy", "happy"]}' and t1["parsed"] == ["joy"]
     assert t1["probabilities"] == {M1: {"joy": 0.75, "anger": 0.125}, M2: {"joy": 0.5, "anger": 0.25}}
     assert t1["diagnostics"] == {"well_formed": False, "stop_reason": "stop", "unknown": ["happy"], "scored_values": 6,
-                                 "bounded_scores": 1, "fallback": {M1: False, M2: True}}
+                                 "bounded_scores": 1, "constrained": False, "outside_mass": [],
+                                 "fallback": {M1: False, M2: True}}
     # no generation: answer/parsed are null; a NaN probability is null, so the document stays valid JSON
     assert t2["answer"] is None and t2["parsed"] is None and t2["probabilities"][M1]["anger"] is None
 
