@@ -179,8 +179,8 @@ class RunStore:
                     pass  # the torn tail is cut when the run is resumed
                 raise _write_error(path, e) from None
             self._size += len(line)
-        self.done[record.id] = record
-        self.n_appended += 1
+            self.done[record.id] = record  # counted before a deferred signal is raised: it is on disk
+            self.n_appended += 1
 
     def _check_unchanged(self, path: Path) -> None:
         """The records file must still be the one this store opened, as this store left it."""
