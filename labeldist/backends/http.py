@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import socket
 import threading
@@ -179,7 +180,7 @@ def _retry_after(value: str | None) -> float:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError, IndexError, OverflowError):
             return 0.0
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER) if seconds == seconds else 0.0
+    return 0.0 if math.isnan(seconds) else min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _read_json(e: urllib.error.HTTPError):

@@ -158,7 +158,7 @@ class FaultProxy:
                 return
             if kind == "slow":
                 time.sleep(self.slow_s)
-            status, up_headers, raw = self._forward(method, path, headers, body)
+            status, raw = self._forward(method, path, headers, body)
             if kind == "reset_mid_body":
                 head = _head(status, {"Content-Type": "application/json", "Content-Length": str(len(raw))})
                 conn.sendall(head + raw[: len(raw) // 2])
@@ -177,13 +177,13 @@ class FaultProxy:
             except OSError:
                 pass
 
-    def _forward(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+    def _forward(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, bytes]:
         c = http.client.HTTPConnection(*self.upstream, timeout=120)
         try:
             fwd = {k: v for k, v in headers.items() if k.lower() in ("content-type", "accept", "authorization")}
             c.request(method, path, body=body or None, headers=fwd)
             r = c.getresponse()
-            return r.status, dict(r.getheaders()), r.read()
+            return r.status, r.read()
         finally:
             c.close()
 

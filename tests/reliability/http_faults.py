@@ -86,7 +86,7 @@ def fault_campaign(main: Callable, upstream: str, folder: Path, kinds, *, at: in
                 ended, message = "stopped", lines[0]
             else:
                 ended = f"exit {code}: {err.strip()[-300:]}"
-            written, torn = read_lines(out)
+            _, torn = read_lines(out)
             partial = compare_runs(out, ref)
             written_ok = torn == 0 and not partial.duplicates and not partial.extra and not partial.generation_mismatch \
                 and not partial.method_mismatch and partial.worst_diff <= tolerance
@@ -102,3 +102,40 @@ def fault_campaign(main: Callable, upstream: str, folder: Path, kinds, *, at: in
     finally:
         proxy.close()
     return outcomes, baseline.worst_diff
+
+
+def start_llamacpp_server():
+    """The llama.cpp server of tests/backends/test_http_server.py (SmolLM2 GGUF, 127.0.0.1), outside pytest.
+
+    Returns ``(url, server)``; keep ``server`` referenced for as long as it must run.
+    """
+    import socket
+    import time
+    import urllib.request
+
+    import xllamacpp as xlc
+
+    from labeldist.backends.models import MODELS, gguf_path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = xlc.CommonParams()
+    p.model.path = str(gguf_path(MODELS["smollm2-135m"]))
+    p.hostnames = ["127.0.0.1"]
+    p.port = port
+    p.n_parallel = 4
+    p.n_ctx = 4 * 2048
+    p.cpuparams.n_threads = 1
+    p.cpuparams_batch.n_threads = 1
+    p.verbosity = 0
+    srv = xlc.Server(p)
+    url = srv.listening_address
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                if r.status == 200:
+                    return url, srv
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"llama.cpp server at {url} did not become healthy")

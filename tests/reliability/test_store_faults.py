@@ -235,12 +235,13 @@ def test_records_deleted_mid_run(tiny_cli, tiny_backend, data_file, reference_ru
 def tmpfs(tmp_path):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mnt)], capture_output=True).returncode:
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mnt)], capture_output=True, check=False)
+    if mount.returncode:
         pytest.skip("cannot mount a tmpfs here (needs root); the injected-error tests above cover the same paths")
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
 
 
 def test_real_full_disk_then_resume(tiny_cli, data_file, reference_run, tmpfs, capsys):
