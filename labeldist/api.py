@@ -28,7 +28,8 @@ from labeldist.methods import DEFAULT_GROUPS, selected_methods
 from labeldist.prompts.fewshot import PromptConfig
 from labeldist.records import Example, ExampleRecord, LabelSet, Manifest, RunSummary
 from labeldist.runs.environment import environment
-from labeldist.runs.runner import Classifier, RunConfig, run_examples
+from labeldist.runs.interrupt import signals_raise
+from labeldist.runs.runner import Classifier, RunConfig, run_examples, summarize
 from labeldist.runs.store import RunStore
 
 __all__ = ["OUTPUT_FORMATS", "ClassifyResult", "RunResult", "classify", "format_csv", "format_json", "format_jsonl",
@@ -330,8 +331,13 @@ def run(
     the same ones.
     """
     from labeldist.data import check_no_overlap, train_base_rates
+    from labeldist.runs.checks import check_examples, check_label_set, check_out_dir, check_run_config
 
     config = config or RunConfig()
+    check_run_config(config)
+    label_set = check_label_set(label_set)
+    examples = check_examples(examples)
+    out_dir = check_out_dir(out_dir)
     if not examples:
         raise LabeldistError("no examples to classify", "check the data file, --split and --n")
     applied = resolve_calibration(label_set, [s.name for s in selected_methods(config.methods, label_set)],
@@ -364,15 +370,35 @@ def run(
         example_ids_sha256=ids_digest,
         train_base_rates=train_base_rates(demo_pool if train_pool is None else train_pool, label_set),
     )
-    store = RunStore.open(out_dir, manifest)
-    if clf.supervised is not None:
-        info = clf.supervised.prepare(out_dir, demo_pool if train_pool is None else train_pool, dev_pool,
-                                      {e.id for e in examples}, progress=progress)
-        store.update_manifest(supervised=info)
-    clf.calibration = applied  # calibrated probabilities and label sets, stored with each record
-    records, summary = run_examples(clf, examples, store=store, progress=progress)
-    store.update_manifest(summary=summary, n_examples=len(examples), example_ids_sha256=ids_digest, complete=True)
+    # SIGINT/SIGTERM raise between record writes, never inside one (labeldist.runs.interrupt).
+    with signals_raise():
+        store = RunStore.open(out_dir, manifest)
+        try:
+            if clf.supervised is not None:
+                info = clf.supervised.prepare(out_dir, demo_pool if train_pool is None else train_pool, dev_pool,
+                                              {e.id for e in examples}, progress=progress)
+                store.update_manifest(supervised=info)
+            clf.calibration = applied  # calibrated probabilities and label sets, stored with each record
+            records, summary = run_examples(clf, examples, store=store, progress=progress)
+            store.update_manifest(summary=summary, n_examples=len(examples), example_ids_sha256=ids_digest,
+                                  complete=True)
+        except BaseException:
+            _save_progress(store, examples)
+            raise
+        finally:
+            store.close()
     return RunResult(Path(out_dir), label_set, records, clf.method_names, summary, applied)
+
+
+def _save_progress(store: RunStore, examples: Sequence[Example]) -> None:
+    """After an interrupted or failed run: the manifest's summary counts the records written so far."""
+    done = [store.done[e.id] for e in examples if e.id in store.done]
+    summary = summarize(done)
+    summary.n_new, summary.n_resumed = store.n_appended, len(done) - store.n_appended
+    try:
+        store.update_manifest(summary=summary, complete=False)
+    except (LabeldistError, KeyboardInterrupt):
+        pass  # e.g. the disk is full: the run's own error is the one to report
 
 
 def _check_prompt_lengths(clf: Classifier, examples: Sequence[Example]) -> None:

@@ -23,7 +23,10 @@ The chosen mode is in ``info.extra["missing_candidates"]``.
 
 Requests run on a thread pool of ``concurrency`` workers, spread round-robin over one or
 more base URLs, with a timeout and exponential-backoff retries on connection errors,
-timeouts, 429 and 5xx (a retry goes to the next URL). Standard library only.
+resets, timeouts, 429 and 5xx (honouring ``Retry-After``) and bodies that are not JSON
+(a cut-off answer); a retry goes to the next URL. A well-formed answer with the wrong content
+(no logprobs, token ids that are not the model's: :mod:`labeldist.backends.http_checks`) is
+never retried and never recorded: the run stops with one line. Standard library only.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from labeldist.backends.base import Backend, Generation
+from labeldist.backends.http_checks import IdChecker
 from labeldist.backends.http_protocol import (
     Completion,
     ResponseError,
@@ -74,6 +78,8 @@ TOKENIZE_PROBE = 'Input: I am thrilled!\n{"label": ["joy", "anger"]}\n  Café na
 EXACT_PROBE = "Input: What a lovely day\nThe label is"
 EXACT_TOLERANCE = 0.05  # nats; the same prompt scored twice on one server
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 60.0  # seconds: the longest a server's Retry-After is waited for
+DOWN_FIX = "start the server, or fix --base-url (the server's root URL, e.g. http://127.0.0.1:8000)"
 
 
 def normalize_base_urls(base_url: str | Sequence[str]) -> list[str]:
@@ -103,7 +109,8 @@ class _Client:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._next = itertools.count()
         self._lock = threading.Lock()
-        self.stats = {"requests": 0, "retries": 0, "prompt_tokens": 0, "cached_tokens": 0, "completion_tokens": 0}
+        self.stats = {"requests": 0, "retries": 0, "prompt_tokens": 0, "cached_tokens": 0, "completion_tokens": 0,
+                      "waited_seconds": 0.0}
 
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -114,11 +121,16 @@ class _Client:
         start = next(self._next) if url is None else self.urls.index(url)
         data = None if body is None else json.dumps(body).encode()
         last = ""
+        last_fix, retry_after = DOWN_FIX, 0.0
         for attempt in range(self.retries + 1):
             base = self.urls[(start + attempt) % len(self.urls)] if url is None else url
             if attempt:
                 self.count("retries")
-                time.sleep(min(self.backoff * 2 ** (attempt - 1), 10.0))
+                delay = max(min(self.backoff * 2 ** (attempt - 1), 10.0), retry_after)
+                with self._lock:
+                    self.stats["waited_seconds"] += delay
+                time.sleep(delay)
+                retry_after = 0.0
             self.count("requests")
             req = urllib.request.Request(base + path, data=data, headers=self._headers, method="GET" if data is None else "POST")
             try:
@@ -127,7 +139,8 @@ class _Client:
             except urllib.error.HTTPError as e:
                 payload = _read_json(e)
                 if e.code in RETRY_STATUS:
-                    last = f"{base}{path} answered HTTP {e.code}: {error_message(payload)}"
+                    last, last_fix = f"{base}{path} answered HTTP {e.code}: {error_message(payload)}", DOWN_FIX
+                    retry_after = _retry_after(e.headers.get("Retry-After") if e.headers else None)
                     continue
                 if missing_ok and e.code in (404, 405):
                     return None
@@ -142,15 +155,32 @@ class _Client:
                                      "(vLLM: --max-logprobs) and the prompt length against its context") from None
             except (urllib.error.URLError, HTTPException, ConnectionError, socket.timeout, TimeoutError) as e:
                 reason = getattr(e, "reason", e)
-                last = f"cannot reach {base}{path} ({type(reason).__name__}: {reason})"
+                last, last_fix = f"cannot reach {base}{path} ({type(reason).__name__}: {reason})", DOWN_FIX
                 continue
             try:
                 return json.loads(raw)
-            except ValueError:
-                raise ResponseError(f"malformed response body from {base}{path}: not JSON ({raw[:120]!r})",
-                                    "check --base-url points at an OpenAI-compatible server") from None
-        raise LabeldistError(f"{last}; gave up after {self.retries + 1} attempts",
-                             "start the server, or fix --base-url (the server's root URL, e.g. http://127.0.0.1:8000)")
+            except ValueError:  # e.g. an answer cut off on the way: asked again, like a reset
+                last = f"malformed response body from {base}{path}: not JSON ({raw[:120]!r})"
+                last_fix = "check --base-url points at an OpenAI-compatible server"
+                continue
+        error = ResponseError if last.startswith("malformed") else LabeldistError
+        raise error(f"{last}; gave up after {self.retries + 1} attempts", last_fix)
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), capped; 0 if none."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0
+    return 0.0 if math.isnan(seconds) else min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _read_json(e: urllib.error.HTTPError):
@@ -177,9 +207,10 @@ class HTTPBackend(Backend):
     timeout : float
         Seconds per request before it counts as failed (and is retried).
     retries : int
-        Retries per request on connection errors, timeouts, 429 and 5xx, after waiting
-        ``backoff * 2**i`` seconds (capped at 10 s); with the defaults a server that is
-        down is given up on after about 8 s.
+        Retries per request on connection errors, resets, timeouts, 429, 5xx and bodies that
+        are not JSON, after waiting ``backoff * 2**i`` seconds (capped at 10 s) or the
+        server's ``Retry-After`` (up to 60 s), whichever is longer; with the defaults a
+        server that is down is given up on after about 8 s.
     backoff : float
         First retry delay in seconds.
     top_logprobs : int
@@ -219,6 +250,7 @@ class HTTPBackend(Backend):
         self.resolved, hf_tokenizer, source_dir = self._load_tokenizer(model, tokenizer)
         self.tokenizer = HFTokenizer(hf_tokenizer, self.resolved.name)
         self.index = TokenIndex.from_tokenizer(hf_tokenizer)
+        self._ids = IdChecker(self.index, special_ids=getattr(hf_tokenizer, "added_tokens_encoder", {}).values())
         self._eos = self._eos_ids(source_dir)
         self.client = _Client(self.urls, timeout=timeout, retries=retries, backoff=backoff, api_key=api_key)
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="labeldist-http")
@@ -364,6 +396,7 @@ class HTTPBackend(Backend):
         body = build_payload(ids, model=self.served_model, max_tokens=max_tokens, top_logprobs=k,
                              flavor=getattr(self, "flavor", "openai"), force_token=force, echo=echo)
         raw = self.client.request("/v1/completions", body)
+        self._ids.check(raw, "/v1/completions")
         comp = parse_response(raw, index=self.index, top_logprobs=k, n_prompt=len(ids) if echo else 0)
         u = comp.usage
         details = u.get("prompt_tokens_details")

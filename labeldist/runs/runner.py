@@ -358,17 +358,27 @@ def run_examples(
         dup = next(i for i in ids if ids.count(i) > 1)
         raise LabeldistError(f"duplicate example id {dup!r}", "give every example a unique id")
     done = store.done if store is not None else {}
-    # Similar lengths share a batch, so little compute goes into padding (records are keyed by id).
-    pending = sorted((ex for ex in examples if ex.id not in done), key=lambda ex: len(ex.text))
+    pending = [ex for ex in examples if ex.id not in done]
     results: dict[str, ExampleRecord] = {i: done[i] for i in ids if i in done}
     t0 = time.perf_counter()
     bs = max(1, classifier.config.batch_size)
+    # Similar lengths share a batch, so little compute goes into padding (records are keyed by id).
+    # The batches are cut from ALL examples, and a batch with anything pending is computed whole:
+    # after a resume every item meets the same batch-mates (same padding, same shapes) as in an
+    # uninterrupted run, so its numbers are the same. Done items of such a batch are recomputed
+    # and dropped (only a crash between the appends of one batch leaves such a batch).
+    ordered = sorted(examples, key=lambda ex: len(ex.text))
+    batches = [ordered[start : start + bs] for start in range(0, len(ordered), bs)]
     n_new = 0
     bar = tqdm(total=len(examples), initial=len(examples) - len(pending), disable=not progress, unit="ex",
                desc="classifying", mininterval=1.0, dynamic_ncols=True)
     try:
-        for start in range(0, len(pending), bs):
-            for rec in classifier.classify_batch(pending[start : start + bs]):
+        for batch in batches:
+            if all(ex.id in results for ex in batch):
+                continue
+            for rec in classifier.classify_batch(batch):
+                if rec.id in results:
+                    continue
                 if store is not None:
                     store.append(rec)
                 results[rec.id] = rec
