@@ -26,7 +26,7 @@ from typing import Sequence
 
 from labeldist.errors import LabeldistError
 from labeldist.labels.grammar import _Node, _suffix
-from labeldist.prompts.answer import LlamaGuardPieces
+from labeldist.prompts.answer import LlamaGuardPieces, code_spelling
 from labeldist.records import LabelSet
 from labeldist.tokenizer import Tokenizer
 
@@ -62,14 +62,6 @@ def _trie(units: Sequence[tuple[int, ...]], names: Sequence[str]) -> list[_Node]
 
     fill(0)
     return nodes
-
-
-def code_spelling(label_set: LabelSet, label: str) -> str:
-    """The code as written: the label set's surface spelling, else ``S12`` for a label ``s12``."""
-    spelled = label_set.spelling(label)
-    if spelled == label and len(label) > 1 and label[0] == "s" and label[1:].isdigit():
-        return "S" + label[1:]
-    return spelled
 
 
 class LlamaGuardGrammar:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from labeldist.records import LabelSet
+
 
 @dataclass(frozen=True)
 class AnswerPieces:
@@ -49,3 +51,9 @@ def answer_pieces(label_format: str, *, json_key: str = "label", lead: str = "",
     raise ValueError(f"unknown label format {label_format!r}")
 
 
+def code_spelling(label_set: LabelSet, label: str) -> str:
+    """The code as written: the label set's surface spelling, else ``S12`` for a label ``s12``."""
+    spelled = label_set.spelling(label)
+    if spelled == label and len(label) > 1 and label[0] == "s" and label[1:].isdigit():
+        return "S" + label[1:]
+    return spelled

@@ -2,7 +2,7 @@
 
 Answer format (``--label-format llamaguard``): ``safe``, or ``unsafe`` then a line with the
 violated category codes, comma-separated (``unsafe\\nS1,S3``). The labels are the codes
-(written with :func:`labeldist.labels.llamaguard.code_spelling`: ``S1`` for ``s1``).
+(written with :func:`labeldist.prompts.answer.code_spelling`: ``S1`` for ``s1``).
 
 * A **Llama Guard checkpoint** (its chat template renders the policy itself, recognised by
   the words ``unsafe`` and ``categor`` in the template) gets the text as the one user turn;
@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from labeldist.errors import LabeldistError
-from labeldist.prompts.answer import LlamaGuardPieces
+from labeldist.prompts.answer import LlamaGuardPieces, code_spelling
 from labeldist.prompts.fewshot import FewShotPrompter, PromptConfig
 from labeldist.records import Example, LabelSet
 from labeldist.tokenizer import Tokenizer
@@ -63,8 +63,6 @@ class LlamaGuardPrompter(FewShotPrompter):
 
     def __init__(self, config: PromptConfig, label_set: LabelSet, demos: Sequence[Example], tokenizer: Tokenizer,
                  *, order_rng: np.random.Generator | None = None):
-        from labeldist.labels.llamaguard import code_spelling
-
         self.spell = lambda l: code_spelling(label_set, l)  # noqa: E731
         super().__init__(config, label_set, demos, tokenizer, order_rng=order_rng)
         if not tokenizer.has_chat_template:

@@ -10,13 +10,17 @@ import pytest
 from labeldist.backends.tokenizer import HFTokenizer
 from labeldist.errors import LabeldistError
 from labeldist.labels.grammar import AnswerGrammar
-from labeldist.labels.llamaguard import LlamaGuardGrammar, code_spelling
+from labeldist.labels.llamaguard import LlamaGuardGrammar
 from labeldist.labels.parsing import parse_answer
 from labeldist.labels.positions import answer_label_starts
 from labeldist.labels.spans import FreeAnswerReader, grammar_label_spans
-from labeldist.prompts.answer import LlamaGuardPieces, answer_pieces
+from labeldist.prompts.answer import LlamaGuardPieces, answer_pieces, code_spelling
 from labeldist.prompts.fewshot import PromptConfig
-from labeldist.prompts.llamaguard import LLAMA_GUARD_3_CATEGORIES, LlamaGuardPrompter, is_llama_guard_template
+from labeldist.prompts.llamaguard import (
+    LLAMA_GUARD_3_CATEGORIES,
+    LlamaGuardPrompter,
+    is_llama_guard_template,
+)
 from labeldist.records import Example, LabelSet
 
 CODES = LabelSet(tuple(f"S{i}" for i in range(1, 15)))
