@@ -65,6 +65,36 @@ def _suffix(tokenizer: Tokenizer, context: str, text: str) -> list[int] | None:
     return joint[len(ctx):]
 
 
+def build_trie(units: Sequence[tuple[int, ...]], names: Sequence[str]) -> list[_Node]:
+    """The token trie of ``units`` (node 0 the root; ``label`` = index of the unit ending there;
+    ``below`` = every unit reachable from the node). Two units with the same tokens are an error."""
+    nodes = [_Node()]
+    for ci, unit in enumerate(units):
+        if not unit:
+            continue
+        at = 0
+        for tok in unit:
+            nxt = nodes[at].children.get(tok)
+            if nxt is None:
+                nodes.append(_Node())
+                nxt = nodes[at].children[tok] = len(nodes) - 1
+            at = nxt
+        if nodes[at].label is not None:
+            raise LabeldistError(f"labels {names[nodes[at].label]!r} and {names[ci]!r} have the same tokens in the "
+                                 "answer, so they cannot be told apart", "rename one of them")
+        nodes[at].label = ci
+
+    def fill(i: int) -> frozenset[int]:
+        below = {nodes[i].label} if nodes[i].label is not None else set()
+        for child in nodes[i].children.values():
+            below |= fill(child)
+        nodes[i].below = frozenset(below)
+        return nodes[i].below
+
+    fill(0)
+    return nodes
+
+
 class AnswerGrammar:
     """Token-level grammar of the answers to one prompt format and label set.
 
@@ -90,7 +120,7 @@ class AnswerGrammar:
         self.none_index = len(label_set.labels) if label_set.multilabel else None
         self.opening_ids = tokenizer.encode(pieces.opening) if pieces.opening else []
         self._build_units(tokenizer)
-        self.tries = {0: self._trie(self.first_units), 1: self._trie(self.later_units)}
+        self.tries = {0: build_trie(self.first_units, self.candidates), 1: build_trie(self.later_units, self.candidates)}
         self.max_labels = label_set.n_labels if label_set.multilabel else 1
         self._check_distinguishable()
 
@@ -154,35 +184,6 @@ class AnswerGrammar:
                         f"({s[len(p.opening):]!r} does not tokenise unit by unit)",
                         "rename the label, use the other --label-format, or --decoding free",
                     )
-
-    def _trie(self, units: Sequence[tuple[int, ...]]) -> list[_Node]:
-        nodes = [_Node()]
-        for ci, unit in enumerate(units):
-            if not unit:
-                continue
-            at = 0
-            for tok in unit:
-                nxt = nodes[at].children.get(tok)
-                if nxt is None:
-                    nodes.append(_Node())
-                    nxt = nodes[at].children[tok] = len(nodes) - 1
-                at = nxt
-            if nodes[at].label is not None:
-                a, b = self.candidates[nodes[at].label], self.candidates[ci]
-                raise LabeldistError(f"labels {a!r} and {b!r} have the same tokens in the answer, so they cannot be "
-                                     "told apart", "rename one of them")
-            nodes[at].label = ci
-
-        def fill(i: int) -> frozenset[int]:
-            n = nodes[i]
-            below = {n.label} if n.label is not None else set()
-            for child in n.children.values():
-                below |= fill(child)
-            n.below = frozenset(below)
-            return n.below
-
-        fill(0)
-        return nodes
 
     def _check_distinguishable(self) -> None:
         after = {self.closing_ids[0]} | ({self.separator_ids[0]} if self.separator_ids else set())

@@ -22,10 +22,8 @@ inside the merged separator token, which has no per-label distribution).
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from labeldist.errors import LabeldistError
-from labeldist.labels.grammar import _Node, _suffix
+from labeldist.labels.grammar import _suffix, build_trie
 from labeldist.prompts.answer import LlamaGuardPieces, code_spelling
 from labeldist.records import LabelSet
 from labeldist.tokenizer import Tokenizer
@@ -34,34 +32,6 @@ from labeldist.tokenizer import Tokenizer
 #   "head":  inside ``safe`` / ``unsafe`` + line end (``node`` in the head trie)
 #   "label": inside a code unit of slot ``slot`` (``node`` in the first / later trie)
 #   "close": the end-of-turn token is next;  "done": complete
-
-
-def _trie(units: Sequence[tuple[int, ...]], names: Sequence[str]) -> list[_Node]:
-    nodes = [_Node()]
-    for ci, unit in enumerate(units):
-        if not unit:
-            continue
-        at = 0
-        for tok in unit:
-            nxt = nodes[at].children.get(tok)
-            if nxt is None:
-                nodes.append(_Node())
-                nxt = nodes[at].children[tok] = len(nodes) - 1
-            at = nxt
-        if nodes[at].label is not None:
-            raise LabeldistError(f"labels {names[nodes[at].label]!r} and {names[ci]!r} have the same tokens in the "
-                                 "answer, so they cannot be told apart", "rename one of them")
-        nodes[at].label = ci
-
-    def fill(i: int) -> frozenset[int]:
-        below = {nodes[i].label} if nodes[i].label is not None else set()
-        for child in nodes[i].children.values():
-            below |= fill(child)
-        nodes[i].below = frozenset(below)
-        return nodes[i].below
-
-    fill(0)
-    return nodes
 
 
 class LlamaGuardGrammar:
@@ -105,8 +75,8 @@ class LlamaGuardGrammar:
             later = [()]
         self.first_units = first + [self.safe_ids]  # candidates order; none = safe (for descriptions)
         self.later_units = later + [()]
-        self.head = _trie([self.safe_ids, self.unsafe_ids], ["safe", "unsafe"])
-        self.tries = {0: _trie(first, codes), 1: _trie(later, codes)}
+        self.head = build_trie([self.safe_ids, self.unsafe_ids], ["safe", "unsafe"])
+        self.tries = {0: build_trie(first, codes), 1: build_trie(later, codes)}
         self._check(tokenizer, codes)
 
     @staticmethod
