@@ -7,10 +7,10 @@ choices and help, ``evaluate``, calibration and the report all read this table; 
 module names a method.
 
 ``--methods`` selects *groups*: a group is the unit of work a run does once per example
-(``generation``: one greedy answer, read by seven methods; ``unary`` / ``binary``: one
+(``generation``: one greedy answer, read by six methods; ``unary`` / ``binary``: one
 batched forward over the breakdown prompts; ``marginal``: a best-first search over the
-answer's decoding paths). :data:`GROUPS` maps each group to its
-methods in registry order.
+answer's decoding paths; ``probe`` / ``encoder`` / ``sft``: models fitted on the train
+split). :data:`GROUPS` maps each group to its methods in registry order.
 
 Adding a method: write its estimator (a pure function) in ``labeldist/estimators/``, then
 add one ``MethodSpec(...)`` line to :data:`_SPECS` (README, "Adding a method").
