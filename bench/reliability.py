@@ -126,7 +126,9 @@ def disk_section(tmp: Path) -> list[dict]:
                      "records_kept": len(lines), "torn_tail": torn, "manifest_counts_them": man.summary.n_examples == len(lines),
                      "resume_exit": p2.returncode, "final_same": c.same_records and c.worst_diff < 1e-6})
     out, ready = tmp / "locked", tmp / "ready"
-    first = child(out, LD_SLOW="3", LD_READY=str(ready))
+    # The first holds the lock far longer than the second needs to start (it is killed right after), so a
+    # slow start of the second on a busy machine cannot find the first already finished.
+    first = child(out, LD_SLOW="600", LD_READY=str(ready))
     while not ready.exists() and first.poll() is None:
         time.sleep(0.05)
     second = child(out)
