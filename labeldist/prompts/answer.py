@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Sequence
 
 from labeldist.records import LabelSet
+from labeldist.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,29 @@ def answer_pieces(label_format: str, *, json_key: str = "label", lead: str = "",
         stripped = lead.rstrip(" ")
         return AnswerPieces(stripped, lead[len(stripped):], ",", " ", line_end or "\n")
     raise ValueError(f"unknown label format {label_format!r}")
+
+
+def fold_label_spaces(pieces: AnswerPieces, tokenizer: Tokenizer, labels: Sequence[str]) -> AnswerPieces:
+    """Comma answers whose tokenizer writes the space before every label as a token of its own
+    (Qwen before digits: `` 1`` is `` `` + ``1``): that token is no decision, so it leaves the label
+    units — into the opening (first slot) and the separator (later slots) — and each label slot is
+    the label's own first token. Without this every label would start with the same token and the
+    per-slot distributions could not tell the labels apart. ``labels`` are the answer's candidates
+    (``none`` included): a multi-label digit scale, whose `` none`` is one token, is left as it is
+    (its step-based methods are then left out with a warning). Other pieces are returned unchanged."""
+    def own_token(prefix: str) -> bool:
+        if not prefix:
+            return False
+        k = tokenizer.encode(prefix)
+        return bool(k) and all(tokenizer.encode(prefix + label)[: len(k)] == k for label in labels)
+
+    first, later = own_token(pieces.first_prefix), own_token(pieces.later_prefix)
+    if not (first or later):
+        return pieces
+    return AnswerPieces(pieces.opening + pieces.first_prefix if first else pieces.opening,
+                        "" if first else pieces.first_prefix,
+                        pieces.separator + pieces.later_prefix if later else pieces.separator,
+                        "" if later else pieces.later_prefix, pieces.closing)
 
 
 def code_spelling(label_set: LabelSet, label: str) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 
 from labeldist import streams
 from labeldist.errors import LabeldistError
-from labeldist.prompts.answer import AnswerPieces, answer_pieces
+from labeldist.prompts.answer import AnswerPieces, answer_pieces, fold_label_spaces
 from labeldist.records import NONE_LABEL, Example, LabelSet, PromptIds
 from labeldist.tokenizer import Tokenizer
 
@@ -151,6 +151,13 @@ class FewShotPrompter:
             self.instruction += self.zero_shot_hint()
         self.demo_answers = [self.format_labels(list(d.gold or ())) for d in self.demos]
         self._prefix_ids: list[int] | None = None
+        self._folded: AnswerPieces | None = None
+
+    def fold_label_spaces(self) -> None:
+        """Constrained comma answers: a space the tokenizer writes as its own token before every
+        label moves into the opening / separator (:func:`labeldist.prompts.answer.fold_label_spaces`)."""
+        if self.config.label_format == "comma":
+            self._folded = fold_label_spaces(self.pieces, self.tokenizer, self.label_set.candidates)
 
     # -- text ---------------------------------------------------------------------
     def format_labels(self, labels: list[str]) -> str:
@@ -203,6 +210,8 @@ class FewShotPrompter:
     @property
     def pieces(self) -> AnswerPieces:
         """The strings of an answer (opening, separator, closing); see :func:`answer_pieces`."""
+        if self._folded is not None:
+            return self._folded
         t = self.config.template
         after = t[t.index("{label}") + len("{label}") :]
         line_end = after[: after.index("\n") + 1] if "\n" in after else "\n"

@@ -155,6 +155,8 @@ class Classifier:
         searches = reads_any(self.specs, "marginal_scores")
         answers = self.generates or searches or reads_any(self.specs, "adapted_steps", "adapted_answer")
         self.constrained = answers and config.decoding == "constrained"
+        if self.constrained:
+            self.prompter.fold_label_spaces()
         self.grammar = grammar_for(label_set, backend.tokenizer, self.prompter.pieces, backend.eos_ids) \
             if self.constrained else None
         self.token_map: LabelTokenMap = self._token_map(label_set)

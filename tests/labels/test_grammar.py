@@ -98,6 +98,34 @@ def test_comma_answer_after_a_colon_keeps_the_leading_space_in_the_label(request
 
 
 @pytest.mark.parametrize("name", TOKENIZERS)
+def test_digit_labels_whose_space_is_its_own_token_get_the_space_in_the_opening(request, name):
+    # Qwen writes "Answer: 1" as "Answer", ":", " ", "1": unfolded, every label of a rating scale starts
+    # with the same " " token and no label slot can tell them apart (LeWiDi CSC, labels 1..6)
+    from labeldist.prompts.answer import fold_label_spaces
+
+    tok = HFTokenizer(request.getfixturevalue(name), name)
+    ls = LabelSet(("1", "2", "3", "4", "5", "6"), multilabel=False)
+    plain = answer_pieces("comma", lead=" ")
+    pieces = fold_label_spaces(plain, tok, ls.candidates)
+    space_is_own_token = all(tok.encode(" " + c)[:1] == tok.encode(" ") for c in ls.candidates)
+    if space_is_own_token:
+        assert (pieces.opening, pieces.first_prefix, pieces.separator, pieces.later_prefix) == (" ", "", ", ", "")
+    else:
+        assert pieces == plain
+    g = AnswerGrammar(ls, tok, pieces)
+    firsts = [u[0] for u in g.first_units]
+    assert len(set(firsts)) == len(firsts)  # each label slot is the label's own first token
+    states = walk(g, answer_ids(tok, g, ("" if space_is_own_token else " ") + "5\n"))
+    assert g.labels_of(states) == ["5"] and g.done(states[-1])
+    # with none (one token " none") nothing folds: the multi-label digit scale keeps its shared first token
+    ml = LabelSet(ls.labels, multilabel=True)
+    assert fold_label_spaces(plain, tok, ml.candidates) == plain
+    # word labels keep the space in their own token (" care"): nothing to fold
+    words = answer_pieces("comma", lead=" ")
+    assert fold_label_spaces(words, tok, ("care", "loyalty")) == words
+
+
+@pytest.mark.parametrize("name", TOKENIZERS)
 def test_every_path_is_the_tokenisation_of_its_text(request, name):
     tok, g = grammar(request, name, ("joy", "anger", "fear", "offensive language"))
     # greedy walks that always take the largest / smallest allowed token end in valid, re-tokenisable answers
