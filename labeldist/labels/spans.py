@@ -67,10 +67,15 @@ class FreeAnswerReader:
         follow which are *not* applied (a free answer may repeat a label).
     eos_ids : set of int
         End-of-sequence tokens: a boundary after a label, and the end of every path.
+    closers : set of int, optional
+        Other tokens that close the answer right after a label: those whose text begins with
+        the closing's text (a free answer ``negative`` + ``\n\n`` when the closing is ``\n``),
+        from :func:`closing_tokens`.
     """
 
-    def __init__(self, grammar, eos_ids):
+    def __init__(self, grammar, eos_ids, closers=frozenset()):
         self.grammar = grammar
+        self.closers = frozenset(int(t) for t in closers)
         self.candidates = grammar.candidates
         # a Llama Guard answer's labels come after its verdict: read them after "unsafe" + line end
         self.opening = tuple(getattr(grammar, "answer_opening_ids", grammar.opening_ids))
@@ -127,6 +132,8 @@ class FreeAnswerReader:
                 return ("label", slot + 1, later[tok], found | {n.label}, 0, ())
             if n.label is not None and self.close and tok == self.close[0]:
                 return self._unit("close", slot, found | {n.label}, 1)
+            if n.label is not None and tok in self.closers:
+                return ("done", 0, 0, found | {n.label}, 0, ())
             return ("done", 0, 0, found, 0, ())
         unit = self.sep if phase == "sep" else self.close
         if tok != unit[pos]:
@@ -165,3 +172,14 @@ class FreeAnswerReader:
             if state[0] == "label" and state[2] != 0 and t > 0 and self._entered_later(before, state, tok):
                 start = t  # a merged separator: the next unit starts here
         return spans
+
+
+def closing_tokens(grammar, tokenizer) -> frozenset[int]:
+    """Tokens other than the closing's own first token whose text begins with the closing's text
+    (``\n\n``, ``\n\n\n`` for a ``\n`` closing): free answers end with them as with the closing."""
+    closing = tuple(getattr(grammar, "closing_ids", ()))  # a Llama Guard answer closes with end-of-turn
+    text = tokenizer.decode(list(closing)) if closing else ""
+    if not text:
+        return frozenset()
+    first = closing[0]
+    return frozenset(t for t in range(len(tokenizer)) if t != first and tokenizer.decode([t]).startswith(text))

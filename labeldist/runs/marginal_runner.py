@@ -13,7 +13,7 @@ from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
 from labeldist.estimators.marginal import MarginalSettings, marginal_search_many
 from labeldist.labels.llamaguard import grammar_for
-from labeldist.labels.spans import FreeAnswerReader
+from labeldist.labels.spans import FreeAnswerReader, closing_tokens
 from labeldist.methods import MARGINAL_GROUP
 from labeldist.records import ExampleRecord, LabelSet, PromptIds, StageCost
 
@@ -22,7 +22,8 @@ def free_reader(label_set: LabelSet, backend: Backend, pieces, *, required: bool
     """The reader of free answers, or None when the labels have no token units of their own under this
     tokenizer (the token-level methods then fall back; the marginal search, ``required``, is refused)."""
     try:
-        return FreeAnswerReader(grammar_for(label_set, backend.tokenizer, pieces, backend.eos_ids), backend.eos_ids)
+        grammar = grammar_for(label_set, backend.tokenizer, pieces, backend.eos_ids)
+        return FreeAnswerReader(grammar, backend.eos_ids, closing_tokens(grammar, backend.tokenizer))
     except LabeldistError as e:
         if required:
             raise LabeldistError(f"the marginal search cannot read free answers ({e})") from None

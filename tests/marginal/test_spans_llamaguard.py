@@ -13,7 +13,7 @@ from labeldist.labels.grammar import AnswerGrammar
 from labeldist.labels.llamaguard import LlamaGuardGrammar
 from labeldist.labels.parsing import parse_answer
 from labeldist.labels.positions import answer_label_starts
-from labeldist.labels.spans import FreeAnswerReader, grammar_label_spans
+from labeldist.labels.spans import FreeAnswerReader, closing_tokens, grammar_label_spans
 from labeldist.prompts.answer import LlamaGuardPieces, answer_pieces, code_spelling
 from labeldist.prompts.fewshot import PromptConfig
 from labeldist.prompts.llamaguard import (
@@ -21,7 +21,7 @@ from labeldist.prompts.llamaguard import (
     LlamaGuardPrompter,
     is_llama_guard_template,
 )
-from labeldist.records import Example, LabelSet
+from labeldist.records import Example, LabelSet, LabelSpan
 
 CODES = LabelSet(tuple(f"S{i}" for i in range(1, 15)))
 
@@ -73,6 +73,19 @@ def test_s1_is_not_credited_inside_s10(tok, fmt):
     assert [s.label for s in reader.spans(cut + [0])] == ["s10", "s1"]
     bad = tok.encode(g.pieces.opening + ("os1, s2" if fmt == "comma" else 'os1", "s2"]}'))
     assert reader.spans(bad) == []
+
+
+def test_a_free_comma_answer_closed_by_a_double_line_end_counts_its_label(tok):
+    # the model writes " negative" then "\n\n" (one token) where the closing is "\n": the label stands
+    g = AnswerGrammar(LabelSet(("negative", "neutral", "positive"), multilabel=False), tok,
+                      answer_pieces("comma", lead=" "))
+    ids = tok.encode(" negative\n\nQuestion:")
+    closers = closing_tokens(g, tok)
+    assert g.closing_ids[0] not in closers and tok.encode("\n\n\n")[0] in closers | {g.closing_ids[0]}
+    assert FreeAnswerReader(g, {0}, closers).spans(ids) == [LabelSpan("negative", 0, 1)]
+    if ids[1] != g.closing_ids[0]:  # Qwen: "\n\n" is one token; without the closers no label boundary
+        assert ids[1] in closers and FreeAnswerReader(g, {0}).spans(ids) == []
+    assert FreeAnswerReader(g, {0}, closers).spans(tok.encode(" negativeness\n\n")) == []  # not a prefix match
 
 
 def test_llama_guard_grammar_reads_codes_with_both_tokenizers(tok):
