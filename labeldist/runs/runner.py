@@ -284,7 +284,8 @@ class Classifier:
                 steps = extract_steps(gen.ids[:n_keep], gen.candidate_scores, self.token_map,
                                       token_offsets(gen.ids[:n_keep], tok.decode), starts)
                 parsed = parse_answer(body[:end], self.label_set, pc.label_format, pc.json_key)
-                spans = None if self.reader is None else self.reader.spans(gen.ids[:n_keep])
+                # the whole path: the token after the answer (its boundary, e.g. "\n\n") closes the last label
+                spans = None if self.reader is None else self.reader.spans(gen.ids)
                 grammar_lp = None
             # Only the steps the estimators read count: other steps of a served model are bounded by design.
             at_steps = gen.bounded[[st.position for st in steps]] if steps else gen.bounded[:0]

@@ -179,3 +179,20 @@ def test_free_decoding_counts_a_label_written_twice_once(tok, ids):
     assert gen.parsed == ["s1"] and gen.label_spans[0].label == "s1" and len(gen.label_spans) == 1
     np.testing.assert_allclose(rec.methods["conditional"], [0.8, 0.0, 0.0])
     np.testing.assert_allclose(rec.methods["joint"], [0.8, 0.0, 0.0])  # the opening's tokens have probability 1
+
+
+def test_free_comma_answer_ended_by_a_merged_line_end_is_read(qwen_tokenizer):
+    # Qwen writes " negative" + "\n\n" (one token) + "Question": the answer text is cut at the label,
+    # and the reader must still see the boundary token after it (conditional = P(" negative") = .7)
+    q = HFTokenizer(qwen_tokenizer, "qwen")
+    NEG, POS, NN, QU = (q.encode(x)[0] for x in (" negative", " positive", "\n\n", "Question"))
+    assert q.encode(" negative\n\nQuestion") == [NEG, NN, QU]
+    table = {(): {NEG: 0.7, POS: 0.3}, (NEG,): {NN: 1.0}, (NEG, NN): {QU: 1.0}}
+    backend = TableBackend(q, table, other=q.encode("zebra")[0], eos=qwen_tokenizer.eos_token_id)
+    ls = LabelSet(("negative", "neutral", "positive"), multilabel=False)
+    config = RunConfig(methods=("generation",), decoding="free",
+                       prompt=PromptConfig(shots=0, chat=False, label_format="comma", template="Question: {text}\nAnswer: {label}\n\n"))
+    (rec,), _ = run_examples(Classifier(backend, ls, config, []), [Example("e", "x")], progress=False)
+    assert rec.generation.parsed == ["negative"]
+    assert [(s.label, s.start, s.end) for s in rec.generation.label_spans] == [("negative", 0, 1)]
+    np.testing.assert_allclose(rec.methods["conditional"], [0.7, 0.0, 0.0])
