@@ -197,6 +197,9 @@ class TimedGrammar:
     def is_slot(self, state):
         return self._call("is_slot", state)
 
+    def __getattr__(self, name):  # the rest (label spans after decoding, the trie) untimed, as the runner reads it
+        return getattr(self.inner, name)
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -73,12 +73,15 @@ class FreeAnswerReader:
         from :func:`closing_tokens`.
     """
 
-    def __init__(self, grammar, eos_ids, closers=frozenset()):
+    def __init__(self, grammar, eos_ids, closers=frozenset(), openings=()):
         self.grammar = grammar
         self.closers = frozenset(int(t) for t in closers)
         self.candidates = grammar.candidates
         # a Llama Guard answer's labels come after its verdict: read them after "unsafe" + line end
         self.opening = tuple(getattr(grammar, "answer_opening_ids", grammar.opening_ids))
+        # other token spellings of the same opening (`` {"label": ["`` with the space the model put first)
+        self.openings = sorted({self.opening} | {tuple(int(t) for t in o) for o in openings if o}, key=len)
+        self.seek_len = max(len(o) for o in self.openings)
         self.sep, self.close = tuple(grammar.separator_ids), tuple(grammar.closing_ids)
         self.tries = grammar.tries
         self.eos = frozenset(int(e) for e in eos_ids)
@@ -116,10 +119,10 @@ class FreeAnswerReader:
                     found = found | {label}
             return ("done", 0, 0, found, 0, ())
         if phase == "seek":
-            tail = (tail + (tok,))[-len(self.opening):]
-            if tail == self.opening:
+            tail = (tail + (tok,))[-self.seek_len:]
+            if any(tail[-len(o):] == o for o in self.openings if len(tail) >= len(o)):
                 return ("label", 0, 0, found, 0, ())
-            return ("seek", 0, 0, found, 0, tail[1:] if len(tail) == len(self.opening) else tail)
+            return ("seek", 0, 0, found, 0, tail[1:] if len(tail) == self.seek_len else tail)
         if phase == "label":
             nodes = self.tries[min(slot, 1)]
             n = nodes[node]
@@ -183,3 +186,20 @@ def closing_tokens(grammar, tokenizer) -> frozenset[int]:
         return frozenset()
     first = closing[0]
     return frozenset(t for t in range(len(tokenizer)) if t != first and tokenizer.decode([t]).startswith(text))
+
+
+def opening_variants(grammar, tokenizer) -> list[tuple[int, ...]]:
+    """The answer's opening as a free answer may spell it: its text without leading whitespace, after
+    nothing, a space or a line end (Qwen writes `` {"label": ["`` with ``' {'`` where the grammar's
+    opening starts with ``'{'``). Each must end with the grammar's own last opening token, so the label
+    units that follow are the same."""
+    opening = tuple(getattr(grammar, "answer_opening_ids", grammar.opening_ids))
+    if not opening:
+        return []
+    core = tokenizer.decode(list(opening)).lstrip()
+    out = []
+    for lead in ("", " ", "\n", " \n", "\n\n"):
+        ids = tuple(tokenizer.encode(lead + core))
+        if ids and ids[-1] == opening[-1] and ids != opening:
+            out.append(ids)
+    return out

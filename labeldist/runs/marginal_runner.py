@@ -13,7 +13,7 @@ from labeldist.backends.base import Backend
 from labeldist.errors import LabeldistError
 from labeldist.estimators.marginal import MarginalSettings, marginal_search_many
 from labeldist.labels.llamaguard import grammar_for
-from labeldist.labels.spans import FreeAnswerReader, closing_tokens
+from labeldist.labels.spans import FreeAnswerReader, closing_tokens, opening_variants
 from labeldist.methods import MARGINAL_GROUP
 from labeldist.records import ExampleRecord, LabelSet, PromptIds, StageCost
 
@@ -23,7 +23,8 @@ def free_reader(label_set: LabelSet, backend: Backend, pieces, *, required: bool
     tokenizer (the token-level methods then fall back; the marginal search, ``required``, is refused)."""
     try:
         grammar = grammar_for(label_set, backend.tokenizer, pieces, backend.eos_ids)
-        return FreeAnswerReader(grammar, backend.eos_ids, closing_tokens(grammar, backend.tokenizer))
+        tok = backend.tokenizer
+        return FreeAnswerReader(grammar, backend.eos_ids, closing_tokens(grammar, tok), opening_variants(grammar, tok))
     except LabeldistError as e:
         if required:
             raise LabeldistError(f"the marginal search cannot read free answers ({e})") from None

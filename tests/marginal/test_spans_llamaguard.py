@@ -13,7 +13,7 @@ from labeldist.labels.grammar import AnswerGrammar
 from labeldist.labels.llamaguard import LlamaGuardGrammar
 from labeldist.labels.parsing import parse_answer
 from labeldist.labels.positions import answer_label_starts
-from labeldist.labels.spans import FreeAnswerReader, closing_tokens, grammar_label_spans
+from labeldist.labels.spans import FreeAnswerReader, closing_tokens, grammar_label_spans, opening_variants
 from labeldist.prompts.answer import LlamaGuardPieces, answer_pieces, code_spelling
 from labeldist.prompts.fewshot import PromptConfig
 from labeldist.prompts.llamaguard import (
@@ -86,6 +86,19 @@ def test_a_free_comma_answer_closed_by_a_double_line_end_counts_its_label(tok):
     if ids[1] != g.closing_ids[0]:  # Qwen: "\n\n" is one token; without the closers no label boundary
         assert ids[1] in closers and FreeAnswerReader(g, {0}).spans(ids) == []
     assert FreeAnswerReader(g, {0}, closers).spans(tok.encode(" negativeness\n\n")) == []  # not a prefix match
+
+
+def test_a_free_json_answer_opened_with_a_leading_space_is_read(tok):
+    # the template puts "\n" before the answer; the model writes ' {"label": ["neutral"]}' (Qwen: ' {' is one token)
+    g = AnswerGrammar(LabelSet(("entailment", "neutral", "contradiction")), tok, answer_pieces("json", lead="\n"))
+    ids = tok.encode(' {"label": ["neutral"]}')
+    variants = opening_variants(g, tok)
+    assert all(v[-1] == g.opening_ids[-1] for v in variants)
+    assert FreeAnswerReader(g, {0}).spans(ids) == []  # the grammar's opening tokens alone never match
+    reader = FreeAnswerReader(g, {0}, openings=variants)
+    assert [s.label for s in reader.spans(ids)] == ["neutral"]
+    assert [s.label for s in reader.spans(tok.encode('\n{"label": ["neutral"]}'))] == ["neutral"]  # the grammar's own
+    assert reader.spans(tok.encode(' {"labels": ["neutral"]}')) == []  # another key is not the opening
 
 
 def test_llama_guard_grammar_reads_codes_with_both_tokenizers(tok):
