@@ -20,9 +20,8 @@ decoding, shots): the runs of one context that differ only in label order form T
 that differ only in demo ratio a Fig-6 sweep, and contexts that differ only in model the scale
 comparison.
 
-Probe features (Fig 7) are read through :func:`probe_inputs`, a hook for the per-record field
-``probe_features`` that the supervised-methods integration adds; without it there is nothing to
-read and the probe analysis is skipped.
+Probe features (Fig 7) are read through :func:`probe_inputs` from ``RUN_DIR/features/`` (runs with
+``--methods probe``); a run without them skips the probe analysis.
 """
 
 from __future__ import annotations

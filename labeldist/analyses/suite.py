@@ -343,9 +343,8 @@ def analyze_runs(runs: Sequence[AnalysisRun], options: AnalysisOptions = Analysi
                                    [res.row(run=run.name) for run, res in probe_rows],
                                    "Cross-fitted (2 folds); Pred 2+ drops the first generated label from both sides."))
     else:
-        notes.append("Probes (Fig 7): no run holds probe features (the record field "
-                     "`probe_features` read by labeldist.analyses.runs.probe_inputs), so the probe analysis was "
-                     "skipped; labeldist.analyses.probes.probe_analysis runs it on given arrays.")
+        notes.append("Probes (Fig 7): no run holds probe features (RUN_DIR/features/, written by runs with "
+                     "--methods probe), so the probe analysis was skipped")
 
     # findings: per context, on its base run; variants and extras attached to the same context
     for key, rs in contexts.items():
