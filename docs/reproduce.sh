@@ -30,4 +30,4 @@ done
 $LD evaluate "$OUT"/* --out docs/results --seed 0 --n-boot 1000
 $LD evaluate "$OUT-free"/* --out docs/results/free-decoding --seed 0 --n-boot 1000 --no-plots
 .venv/bin/python docs/summarize_runs.py "$OUT" "$OUT-free" > docs/results/runs.md
-$LD report "$OUT"/* --out docs/results/report.html
+$LD report "$OUT"/* --out "$OUT/report.html"  # 2.6 MB of embedded figures: regenerated, not committed

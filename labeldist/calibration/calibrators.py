@@ -160,6 +160,7 @@ class Calibrator(BaseEstimator):
     def _params_from_json(cls, params: dict) -> dict:
         return dict(params)
 
+    # The two hooks every calibrator below implements (the base class is never fitted itself).
     def _fit(self, inp: CalibrationInput, t: np.ndarray) -> None:
         raise NotImplementedError
 
