@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -94,3 +97,14 @@ def check_both_sides(targets: np.ndarray, names: Sequence[str], what: str) -> No
             raise LabeldistError(
                 f"{what}: label {name!r} has no dev item with q < 1 among {col.size} items (every item carries it)",
                 "add dev items without this label, or choose --calibrator none or temperature")
+
+
+def write_json_atomic(path, doc) -> Path:
+    """Write ``doc`` as JSON to ``path`` (parent folders created; replaced atomically: a temporary file
+    renamed over it, so a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

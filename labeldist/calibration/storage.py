@@ -15,12 +15,11 @@ method is present; a mismatch is a one-line :class:`~labeldist.errors.LabeldistE
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from labeldist.calibration._common import FitInfo
+from labeldist.calibration._common import FitInfo, write_json_atomic
 from labeldist.calibration.calibrators import Calibrator
 from labeldist.calibration.selection import CalibrationSelection
 from labeldist.errors import LabeldistError
@@ -107,13 +106,7 @@ def save_calibration(directory, label_set: LabelSet, selections: Mapping[str, Ca
         methods[str(method)] = {**sel.to_dict(), "fitted_on": info.to_dict()}
     doc = {"format": FORMAT, "version": VERSION, "labels": list(label_set.labels),
            "multilabel": label_set.multilabel, "methods": methods}
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / CALIBRATION_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_json_atomic(Path(directory) / CALIBRATION_FILE, doc)
 
 
 def load_calibration(directory, *, label_set: LabelSet | None = None, method: str | None = None) -> CalibrationFile:

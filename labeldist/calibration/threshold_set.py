@@ -15,11 +15,11 @@ apply to the method's probabilities calibrated that way (``"none"``: the raw one
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from labeldist.calibration._common import write_json_atomic
 from labeldist.calibration.thresholds import Thresholds
 from labeldist.errors import LabeldistError
 
@@ -82,12 +82,7 @@ class ThresholdSet:
 
     def to_json(self, path) -> Path:
         """Write the set as JSON (parent folders created; replaced atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_json_atomic(path, self.to_dict())
 
     @classmethod
     def from_json(cls, path, *, labels: Sequence[str] | None = None) -> "ThresholdSet":

@@ -24,14 +24,18 @@ distribution q is given, y = 1[q ≥ 0.5].
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from labeldist.calibration._common import MIN_ITEMS, FitInfo, check_min_items
+from labeldist.calibration._common import (
+    MIN_ITEMS,
+    FitInfo,
+    check_min_items,
+    write_json_atomic,
+)
 from labeldist.errors import LabeldistError
 from labeldist.metrics import EPS, check_probs
 
@@ -151,12 +155,7 @@ class Thresholds:
 
     def to_json(self, path) -> Path:
         """Write the record as JSON (parent folders created; replaced atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return write_json_atomic(path, self.to_dict())
 
     @classmethod
     def from_json(cls, path, *, labels: Sequence[str] | None = None, method: str | None = None) -> "Thresholds":
