@@ -76,6 +76,27 @@ def answer_nll_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
                                              ignore_index=IGNORE, reduction="sum")
 
 
+MIN_SHARED = 8  # a shorter common prefix is not worth a second forward call
+
+
+def shared_prefix_length(ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> int:
+    """Length ``P`` of the token prefix every row of the batch shares, or 0 when not worth sharing.
+
+    ``P`` stops before the first position whose logit is scored in any row, so every scored
+    logit comes from the suffix; it is 0 for one row or when the common prefix is shorter
+    than ``MIN_SHARED`` tokens. The run's prompts share their instruction and demos, which
+    are most of each row.
+    """
+    if ids.shape[0] < 2:
+        return 0
+    same = ((ids == ids[:1]) & (mask == 1)).all(0)  # (T,)
+    common = int(same.long().cumprod(0).sum())
+    scored = (labels[:, 1:] != IGNORE).any(0).nonzero()
+    first = int(scored[0]) if len(scored) else common
+    p = min(common, first)
+    return p if p >= MIN_SHARED else 0
+
+
 def batch_nll_sum(model, ids, mask, labels) -> torch.Tensor:
     """:func:`answer_nll_sum` computed by ``model`` on (B, T) tensors, without logits at prompt positions.
 
@@ -83,11 +104,24 @@ def batch_nll_sum(model, ids, mask, labels) -> torch.Tensor:
     positions that predict an answer token in some row: (B, K, V) instead of (B, T, V), which
     saves most of the LM head's time and memory on long prompts. The model's own forward
     applies the head, so logit soft-capping (Gemma) or scaling stays in.
+
+    When the rows share a prefix of ``P`` tokens (:func:`shared_prefix_length`), that prefix
+    runs once, for one row, and its key/value cache is repeated over the batch for the
+    (B, T - P) suffixes: the same loss and gradients (gradients flow back through the
+    repeated cache) for about ``P`` x (B - 1) fewer token positions. In training, LoRA
+    dropout on the prefix then draws one mask for the whole batch instead of one per row.
     """
     scored = labels[:, 1:] != IGNORE  # (B, T-1): logit t is scored against label t+1
     keep = scored.any(0).nonzero().squeeze(1)  # (K,)
-    logits = model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep).logits  # (B, K, V)
     target = labels[:, keep + 1]  # (B, K); -100 where this row has no answer token at that position
+    p = shared_prefix_length(ids, mask, labels)
+    if p:
+        cache = model(input_ids=ids[:1, :p], use_cache=True, logits_to_keep=1).past_key_values
+        cache.batch_repeat_interleave(ids.shape[0])
+        logits = model(input_ids=ids[:, p:], attention_mask=mask, cache=cache, use_cache=True,
+                       logits_to_keep=keep - p).logits  # (B, K, V)
+    else:
+        logits = model(input_ids=ids, attention_mask=mask, use_cache=False, logits_to_keep=keep).logits
     return torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), target.flatten(),
                                              ignore_index=IGNORE, reduction="sum")
 

@@ -14,7 +14,8 @@ import torch
 from labeldist.errors import LabeldistError
 from labeldist.supervised import _sft_io
 from labeldist.supervised.sft import SFTConfig, SFTExample, load_adapter, train_lora
-from labeldist.supervised.sft_batches import IGNORE, answer_nll_sum, batch_nll_sum, collate, truncate_left
+from labeldist.supervised.sft_batches import (IGNORE, answer_nll_sum, batch_nll_sum, collate, shared_prefix_length,
+                                              truncate_left)
 
 VOCAB = 64
 
@@ -112,6 +113,54 @@ def test_answer_only_logits_match_full_logits_and_ignore_pad_id(make):
         other_pad = batch_nll_sum(model, *collate(exs, pad_id=63))
     assert float(fast) == pytest.approx(float(full), rel=1e-5)
     assert float(other_pad) == pytest.approx(float(fast), rel=1e-6)
+
+
+def shared_prefix_examples() -> list[SFTExample]:
+    pre = tuple(range(4, 20))  # 16 tokens every row starts with, like a run's instruction and demos
+    return [SFTExample(pre + (21, 22), (30, 31)), SFTExample(pre + (23,), (32,)),
+            SFTExample(pre + (24, 25, 26, 27), (33, 34, 35))]
+
+
+def test_shared_prefix_length_stops_before_the_first_scored_logit():
+    ids, mask, labels = collate(shared_prefix_examples(), pad_id=0)
+    assert shared_prefix_length(ids, mask, labels) == 16
+    # A row whose prompt ends inside the common part moves the cut before its first scored logit.
+    short = [SFTExample(tuple(range(4, 14)), (30,)), SFTExample(tuple(range(4, 20)), (31,))]
+    ids, mask, labels = collate(short, pad_id=0)
+    assert shared_prefix_length(ids, mask, labels) == 9  # logit 9 predicts row 0's answer at position 10
+    ids, mask, labels = collate(toy_examples(3), pad_id=0)  # random prompts: nothing shared
+    assert shared_prefix_length(ids, mask, labels) == 0
+    ids, mask, labels = collate(shared_prefix_examples()[:1], pad_id=0)  # one row: nothing to share with
+    assert shared_prefix_length(ids, mask, labels) == 0
+
+
+@pytest.mark.parametrize("make", [tiny, gemma_softcapped], ids=["llama", "gemma3-softcap"])
+def test_shared_prefix_gives_the_loss_and_lora_gradients_of_full_rows(make):
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    model = get_peft_model(make(), LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"]))
+    for n, p in model.named_parameters():  # LoRA B starts at zero; move it so the gradients of A are not zero
+        if "lora_B" in n:
+            torch.nn.init.normal_(p, std=0.5)
+    ids, mask, labels = collate(shared_prefix_examples(), pad_id=0)
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def loss_and_grads(shared: bool):
+        model.zero_grad()
+        if shared:
+            loss = batch_nll_sum(model, ids, mask, labels)
+        else:
+            loss = answer_nll_sum(model(input_ids=ids, attention_mask=mask).logits, labels)
+        loss.backward()
+        return float(loss.detach()), [p.grad.clone() for p in params]
+
+    full, g_full = loss_and_grads(False)
+    fast, g_fast = loss_and_grads(True)
+    assert fast == pytest.approx(full, rel=1e-5)
+    assert sum(float(g.abs().sum()) for g in g_full) > 0
+    for a, b in zip(g_full, g_fast):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
 
 
 def test_truncate_left_keeps_the_answer():
