@@ -9,16 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL="${MODEL:-qwen2.5-0.5b}"
 TEST_N="${TEST_N:-100}"
-TRAIN_N="${TRAIN_N:-200}"
-DEV_N="${DEV_N:-60}"
+TRAIN_N="${TRAIN_N:-150}"
+DEV_N="${DEV_N:-50}"
 SFT_N="${SFT_N:-48}"
 DATASETS="${DATASETS:-lewidi-hsbrexit-ml lewidi-convabuse-types lewidi-md vader-tweets chaosnli-snli}"
 OUT="runs/supervised-$MODEL"
 LD=.venv/bin/labeldist
 for d in $DATASETS; do
-  echo "== $d" >&2
+  echo "== $d $(date +%T)" >&2
   $LD run --dataset "$d" --test-set main --n "$TEST_N" --seed 0 --shots 10 \
     --methods generation,probe,encoder,sft --train-n "$TRAIN_N" --dev-n "$DEV_N" --sft-train-n "$SFT_N" \
     --model "$MODEL" --out "$OUT/$d" --quiet
 done
+echo "== evaluate $(date +%T)" >&2
 $LD evaluate "$OUT"/* --out docs/results/supervised --seed 0 --n-boot 1000
