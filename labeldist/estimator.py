@@ -324,8 +324,8 @@ class LabelDistClassifier(ClassifierMixin, BaseEstimator):
         if supervised:  # calibrate on the held-out share the model chose on, never on its training texts
             from labeldist.runs.supervised import fit_items
 
-            _, dev, _ = fit_items(pool, None, demo_ids=shown, test_ids=set(), config=self.config_.supervised,
-                                  seed=int(self.seed))
+            _, dev, _, _ = fit_items(pool, None, demo_ids=shown, test_ids=set(), config=self.config_.supervised,
+                                     seed=int(self.seed))
             held = {e.id for e in dev}
             idx = np.array([i for i, ex in enumerate(pool) if ex.id in held], dtype=int)
         if idx.size == 0:

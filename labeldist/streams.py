@@ -24,6 +24,7 @@ STREAMS: dict[str, tuple[int, ...]] = {
     "demo_items": (),  # `labeldist demo`: which VADER tweets are scored
     "fit_train": (11,),  # supervised methods: the seeded sample of train items they are fitted on
     "fit_dev": (12,),  # supervised methods: the dev items (or the share of train that serves as dev)
+    "fit_cover": (13,),  # supervised methods: train items added so every label has its minimum of positives
 }
 
 

@@ -9,7 +9,11 @@ answer appended; the generation methods are then read off the adapted model's an
 Fitting data. Train items: the train split minus the run's demos (they are in every prompt)
 and minus the dev items, a seeded sample of ``train_n`` ("fit_train" stream). Dev items: the
 dataset's dev split when it is not evaluated, else a seeded share of train ("fit_dev"
-stream, never overlapping the demos or the test items), capped at ``dev_n``. Targets:
+stream, never overlapping the demos or the test items), capped at ``dev_n``. When the
+sample leaves a label with fewer than ``MIN_PER_CLASS`` positive items (a rare label, such as
+ConvAbuse's ``ableist``), positive items of that label from the rest of the pool are added
+("fit_cover" stream) up to that minimum, and the manifest counts them; a pool without enough
+positives still fails with the label named. Targets:
 ``soft`` (annotator fractions q; the default when every fit item has them) or ``hard``
 (aggregate gold, the reference's).
 
@@ -27,7 +31,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -74,8 +78,13 @@ def _digest(ids: Sequence[str]) -> str:
 
 
 def fit_items(train_pool: Sequence[Example], dev_pool: Sequence[Example] | None, *, demo_ids: set[str],
-              test_ids: set[str], config: SupervisedConfig, seed: int) -> tuple[list[Example], list[Example], str]:
-    """(train items, dev items, where dev came from) by the rule in the module docstring."""
+              test_ids: set[str], config: SupervisedConfig, seed: int,
+              positives: Callable[[Example], Collection[int]] | None = None,
+              ) -> tuple[list[Example], list[Example], str, dict[int, int]]:
+    """(train items, dev items, where dev came from, items added per label index) by the module docstring's rule.
+
+    ``positives(e)`` gives the label indices item ``e`` is a positive of; without it no items are added.
+    """
     pool = [e for e in train_pool if e.id not in demo_ids and e.id not in test_ids]
     source = "dev split"
     if dev_pool:
@@ -90,13 +99,45 @@ def fit_items(train_pool: Sequence[Example], dev_pool: Sequence[Example] | None,
     pool = [e for e in pool if e.id not in dev_ids]
     if len(dev) > config.dev_n:
         dev = [dev[i] for i in sorted(streams.rng("fit_dev", seed).choice(len(dev), config.dev_n, replace=False))]
+    added: dict[int, int] = {}
     if len(pool) > config.train_n:
-        pool = [pool[i] for i in sorted(streams.rng("fit_train", seed).choice(len(pool), config.train_n, replace=False))]
+        chosen = sorted(streams.rng("fit_train", seed).choice(len(pool), config.train_n, replace=False))
+        if positives is not None:
+            chosen, added = _cover_labels(pool, chosen, positives, seed)
+        pool = [pool[i] for i in chosen]
     if not pool or not dev:
         raise LabeldistError(f"the supervised methods need train and dev items (got {len(pool)} train, {len(dev)} dev "
                              "after leaving out the demos and the test items)",
                              "use a dataset with a train split, or a larger one")
-    return pool, dev, source
+    return pool, dev, source, added
+
+
+def _cover_labels(pool: Sequence[Example], chosen: list[int], positives, seed: int) -> tuple[list[int], dict[int, int]]:
+    """``chosen`` plus, per label (in index order) short of ``MIN_PER_CLASS`` positives, seeded positives from the rest."""
+    from labeldist.supervised._validation import MIN_PER_CLASS
+
+    pos = [set(positives(e)) for e in pool]
+    taken = set(chosen)
+    rest = [int(i) for i in streams.rng("fit_cover", seed).permutation(len(pool)) if int(i) not in taken]
+    added: dict[int, int] = {}
+    for j in sorted(set().union(*pos)) if pos else []:
+        short = MIN_PER_CLASS - sum(j in pos[i] for i in taken)
+        for i in [i for i in rest if j in pos[i]][:max(0, short)]:
+            taken.add(i)
+            rest.remove(i)
+            added[j] = added.get(j, 0) + 1
+    return sorted(taken), added
+
+
+def _positive_labels(e: Example, label_set, kind: str) -> list[int]:
+    """Label indices ``e`` counts as a positive of, as the minimum-count check sees them (q > 0, or gold)."""
+    from labeldist.supervised.targets import target_matrix
+
+    try:
+        y, keep = target_matrix([e], label_set, kind)
+    except LabeldistError:  # no usable target: never a positive
+        return []
+    return [int(j) for j in np.flatnonzero(y[0] > 0)] if keep[0] else []
 
 
 class SupervisedStage:
@@ -122,9 +163,10 @@ class SupervisedStage:
         ls = self.clf.label_set
         cfg = self.config
         seed = self.clf.config.prompt.seed
-        train, dev, source = fit_items(train_pool, dev_pool, demo_ids={d.id for d in self.clf.demos},
-                                       test_ids=test_ids, config=cfg, seed=seed)
-        kind = cfg.targets or default_target_kind(train + dev)
+        kind = cfg.targets or default_target_kind(list(train_pool) + list(dev_pool or ()))
+        train, dev, source, added = fit_items(train_pool, dev_pool, demo_ids={d.id for d in self.clf.demos},
+                                              test_ids=test_ids, config=cfg, seed=seed,
+                                              positives=lambda e: _positive_labels(e, ls, kind))
         y_tr, keep_tr = target_matrix(train, ls, kind)
         y_dev, keep_dev = target_matrix(dev, ls, kind)
         train = [e for e, k in zip(train, keep_tr) if k]
@@ -133,7 +175,8 @@ class SupervisedStage:
         self.info = {"targets": kind, "n_train": len(train), "n_dev": len(dev), "dev_source": source,
                      "streams": {n: streams.entropy(n, seed) for n in ("fit_train", "fit_dev")},
                      "train_ids_sha256": _digest([e.id for e in train]), "dev_ids_sha256": _digest([e.id for e in dev]),
-                     "dropped_without_target": int((~keep_tr).sum() + (~keep_dev).sum()), "artefacts": {}}
+                     "dropped_without_target": int((~keep_tr).sum() + (~keep_dev).sum()),
+                     "added_for_label_cover": {ls.labels[j]: n for j, n in added.items()}, "artefacts": {}}
         self.features = FeatureStore(run_dir / "features") if self.wants_hidden else None
         with _threads(cfg.threads):
             if "probe" in self.groups:

@@ -60,16 +60,34 @@ def config(**sup):
 
 def test_fit_items_leave_out_demos_tests_and_dev():
     cfg = SupervisedConfig(train_n=20, dev_n=5)
-    train, dev, source = fit_items(TRAIN, DEV, demo_ids={"tr0", "tr1"}, test_ids={"tr2"}, config=cfg, seed=0)
+    train, dev, source, added = fit_items(TRAIN, DEV, demo_ids={"tr0", "tr1"}, test_ids={"tr2"}, config=cfg, seed=0)
     ids = {e.id for e in train}
     assert len(train) == 20 and len(dev) == 5 and source == "dev split"
     assert not ids & {"tr0", "tr1", "tr2"} and not ids & {e.id for e in dev}
-    again, _, _ = fit_items(TRAIN, DEV, demo_ids={"tr0", "tr1"}, test_ids={"tr2"}, config=cfg, seed=0)
+    assert added == {}
+    again, _, _, _ = fit_items(TRAIN, DEV, demo_ids={"tr0", "tr1"}, test_ids={"tr2"}, config=cfg, seed=0)
     assert [e.id for e in again] == [e.id for e in train]  # seeded
-    train2, dev2, source2 = fit_items(TRAIN, None, demo_ids=set(), test_ids=set(), config=cfg, seed=0)
+    train2, dev2, source2, _ = fit_items(TRAIN, None, demo_ids=set(), test_ids=set(), config=cfg, seed=0)
     assert source2.startswith("seeded 20% share") and len(dev2) == 5 and not {e.id for e in train2} & {e.id for e in dev2}
     with pytest.raises(LabeldistError, match="need train and dev items"):
         fit_items(TRAIN[:2], DEV, demo_ids={"tr0", "tr1"}, test_ids=set(), config=cfg, seed=0)
+
+
+def test_fit_items_add_positives_of_a_label_the_sample_missed():
+    # 60 items, label 0 positive on every item; label 1 only on two items the seeded sample of 10 misses.
+    # Topped up, the train items are the sample plus exactly those two; dev is untouched.
+    pool = [Example(f"p{i}", f"text {i}", gold=("a",)) for i in range(60)]
+    cfg = SupervisedConfig(train_n=10, dev_n=5)
+    plain, dev, _, none_added = fit_items(pool, DEV, demo_ids=set(), test_ids=set(), config=cfg, seed=0)
+    assert len(plain) == 10 and none_added == {}
+    rare = [e.id for e in pool if e.id not in {x.id for x in plain}][:2]
+    positives = lambda e: {0, 1} if e.id in rare else {0}  # noqa: E731
+    train, dev2, _, added = fit_items(pool, DEV, demo_ids=set(), test_ids=set(), config=cfg, seed=0, positives=positives)
+    assert added == {1: 2} and {e.id for e in train} == {e.id for e in plain} | set(rare) and dev2 == dev
+    # One positive already in the sample: only one more is added.
+    pos2 = lambda e: {1} if e.id in {plain[0].id, rare[1]} else set()  # noqa: E731
+    train, _, _, added = fit_items(pool, DEV, demo_ids=set(), test_ids=set(), config=cfg, seed=0, positives=pos2)
+    assert added == {1: 1} and {e.id for e in train} == {e.id for e in plain} | {rare[1]}
 
 
 def test_supervised_methods_fit_record_and_resume(backend, tmp_path):
