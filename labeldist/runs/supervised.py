@@ -173,7 +173,7 @@ class SupervisedStage:
         dev = [e for e, k in zip(dev, keep_dev) if k]
         y_tr, y_dev = y_tr[keep_tr], y_dev[keep_dev]
         self.info = {"targets": kind, "n_train": len(train), "n_dev": len(dev), "dev_source": source,
-                     "streams": {n: streams.entropy(n, seed) for n in ("fit_train", "fit_dev")},
+                     "streams": {n: streams.entropy(n, seed) for n in ("fit_train", "fit_dev", "fit_cover")},
                      "train_ids_sha256": _digest([e.id for e in train]), "dev_ids_sha256": _digest([e.id for e in dev]),
                      "dropped_without_target": int((~keep_tr).sum() + (~keep_dev).sum()),
                      "added_for_label_cover": {ls.labels[j]: n for j, n in added.items()}, "artefacts": {}}
