@@ -7,6 +7,8 @@
 # methods with the paper's free decoding.
 #   bash docs/reproduce.sh            # after `bash install.sh`; about an hour on 2 CPU cores
 # Rerunning resumes finished runs; evaluation is deterministic (bootstrap seed 0).
+# Two more recipes: docs/calibrate.sh (calibrated rows on dev splits) and docs/reproduce_supervised.sh
+# (Table 2's supervised rows: probe, encoder, LoRA SFT; about an hour more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL="${MODEL:-qwen2.5-0.5b}"
